@@ -1,0 +1,40 @@
+# ukw — see README.md. `make demo` and `make test` are the two commands a new
+# machine needs; both build what they use.
+
+GO        ?= go
+BIN       ?= bin/ukw
+GOFLAGS   ?=
+FUZZTIME  ?= 30s
+TESTFLAGS ?= -count=1 -timeout 40m
+
+.PHONY: all build test demo bench fuzz lint soak clean
+
+all: build
+
+build:
+	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/ukw
+
+# Every test tier this machine can run: pure, machine (/dev/kvm) and real
+# peers (gdb, QEMU, binutils, tmux). Missing prerequisites skip with a reason,
+# or fail when UKW_REQUIRE_KVM=1 (CI).
+test: build lint
+	$(GO) test $(TESTFLAGS) ./...
+
+demo: build
+	./scripts/demo.sh $(BIN)
+
+bench: build
+	./scripts/bench.sh $(BIN)
+
+# Longer fuzzing than the seed corpus `make test` runs: every Fuzz target for FUZZTIME.
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin
+	find . -name .ukw -type d -prune -exec rm -rf {} +

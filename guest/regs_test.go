@@ -1,0 +1,41 @@
+package guest
+
+import "testing"
+
+func TestRegGetSetRoundTrip(t *testing.T) {
+	var r Regs
+	for reg := Reg(0); reg < NumRegs; reg++ {
+		v := uint64(0x1000 + int(reg))
+		if !r.Set(reg, v) {
+			t.Fatalf("Set(%v) refused", reg)
+		}
+	}
+	for reg := Reg(0); reg < NumRegs; reg++ {
+		want := uint64(0x1000 + int(reg))
+		if reg >= CS && reg <= GS {
+			want &= 0xffff
+		}
+		if got := r.Get(reg); got != want {
+			t.Errorf("%v = %#x, want %#x", reg, got, want)
+		}
+		if back, ok := RegByName(reg.String()); !ok || back != reg {
+			t.Errorf("RegByName(%q) = %v,%v", reg.String(), back, ok)
+		}
+	}
+	if r.FS.Base != 0x1000+uint64(FSBase) || r.DR[2] != 0x1000+uint64(DR2) {
+		t.Fatal("named fields not aliased by Reg")
+	}
+}
+
+func TestFlagsAndVectors(t *testing.T) {
+	if s := FlagsString(FlagZF | FlagIF | FlagPF); s != "[ PF ZF IF ]" {
+		t.Fatalf("FlagsString = %q", s)
+	}
+	if VectorName(14) != "#PF page fault" || !HasErrorCode(14) || HasErrorCode(3) {
+		t.Fatal("vector table wrong")
+	}
+	f := Fault{Kind: FaultException, Vector: 14, ErrorCode: 2, Regs: Regs{RIP: 0x1000, CR2: 0x10}}
+	if got := f.Summary(); got != "#PF page fault (error 0x2) accessing 0x10 at rip 0x1000" {
+		t.Fatalf("Summary = %q", got)
+	}
+}
