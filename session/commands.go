@@ -1,0 +1,107 @@
+package session
+
+// Command is a request to the session loop. Send never blocks; the answer,
+// if any, is one or more Events.
+type Command interface{ isCommand() }
+
+// Run control.
+type (
+	// Continue resumes the guest.
+	Continue struct{}
+	// Step runs to the next source line, entering calls.
+	Step struct{}
+	// Next runs to the next source line in this frame, stepping over calls.
+	Next struct{}
+	// StepInstr executes one instruction.
+	StepInstr struct{}
+	// NextInstr executes one instruction, stepping over calls.
+	NextInstr struct{}
+	// Finish runs until the selected frame returns.
+	Finish struct{}
+	// Interrupt stops a running guest.
+	Interrupt struct{}
+)
+
+// Breakpoints and watchpoints.
+type (
+	// Break sets a breakpoint at a symbolic location: "main", "hello.c:12",
+	// "12" (a line of the current file) or "*0x100200".
+	Break struct {
+		Spec      string
+		Temporary bool
+		Hardware  bool
+	}
+	// Delete removes breakpoint ID, or all when ID is 0.
+	Delete struct{ ID int }
+	// Watch sets a watchpoint on an lvalue expression ("counter", "*0x1000").
+	Watch struct {
+		Expr string
+		Kind int // guest.WatchWrite, WatchRead or WatchAccess
+	}
+)
+
+// Inspection.
+type (
+	// Print evaluates an expression in the selected frame.
+	Print struct{ Expr string }
+	// Examine dumps memory like gdb's x/COUNT FORMAT SIZE EXPR.
+	Examine struct {
+		Expr   string
+		Count  int
+		Format byte // 'x', 'd', 'u', 'c', 's', 'i' (instructions)
+		Size   byte // 'b', 'h', 'w', 'g'
+	}
+	// SelectFrame makes frame Index the selected one (FrameEvent answers).
+	SelectFrame struct{ Index int }
+	// ReadMemory reads Len bytes at an address expression for the memory pane.
+	ReadMemory struct {
+		Expr string // "0x1000", "$rsp", "&counter", "main"
+		Len  int
+	}
+	// LoadSource asks for a source file's text.
+	LoadSource struct{ File string }
+	// Disassemble asks for Count instructions from Addr (0: the selected frame's PC).
+	Disassemble struct {
+		Addr  uint64
+		Count int
+	}
+	// Info answers `info breakpoints|registers|frame|locals|args|layers`.
+	Info struct{ What string }
+)
+
+// The loop.
+type (
+	// Rebuild builds now and reloads on success.
+	Rebuild struct{}
+	// Reboot boots the current image again.
+	Reboot struct{}
+	// ToggleLayer adds or removes a layer in ukw.yaml, then rebuilds.
+	ToggleLayer struct{ Name string }
+	// ListLayers asks for a LayersEvent.
+	ListLayers struct{}
+	// Quit ends the session.
+	Quit struct{}
+)
+
+func (Continue) isCommand()    {}
+func (Step) isCommand()        {}
+func (Next) isCommand()        {}
+func (StepInstr) isCommand()   {}
+func (NextInstr) isCommand()   {}
+func (Finish) isCommand()      {}
+func (Interrupt) isCommand()   {}
+func (Break) isCommand()       {}
+func (Delete) isCommand()      {}
+func (Watch) isCommand()       {}
+func (Print) isCommand()       {}
+func (Examine) isCommand()     {}
+func (SelectFrame) isCommand() {}
+func (ReadMemory) isCommand()  {}
+func (LoadSource) isCommand()  {}
+func (Disassemble) isCommand() {}
+func (Info) isCommand()        {}
+func (Rebuild) isCommand()     {}
+func (Reboot) isCommand()      {}
+func (ToggleLayer) isCommand() {}
+func (ListLayers) isCommand()  {}
+func (Quit) isCommand()        {}

@@ -1,0 +1,260 @@
+package session
+
+import (
+	"time"
+
+	"ukw/guest"
+)
+
+// Event is one immutable snapshot from the session loop.
+type Event interface{ isEvent() }
+
+// State is the dev loop's coarse state, shown in the status line.
+type State int
+
+// Loop states.
+const (
+	StateIdle     State = iota // nothing built or booted yet
+	StateBuilding              // first build (later builds keep the previous state and report BuildEvents)
+	StateBooting               // a new guest is being created and prepared
+	StateRunning               // the guest runs
+	StateStopped               // the guest is stopped under the debugger
+	StateExited                // the guest exited (see ExitEvent)
+	StateFaulted               // the guest crashed (see FaultEvent)
+	StateFailed                // nothing runs: the first build failed, or booting failed
+)
+
+func (s State) String() string {
+	return [...]string{"idle", "building", "booting", "running", "stopped", "exited", "faulted", "failed"}[s]
+}
+
+// StateEvent reports a change of State.
+type StateEvent struct {
+	State  State
+	Detail string // e.g. "breakpoint 1 at main (hello.c:12)", "exit status 0"
+}
+
+// BuildPhase is where a build is.
+type BuildPhase int
+
+// Build phases.
+const (
+	BuildStarted BuildPhase = iota
+	BuildOK
+	BuildFailed
+)
+
+// Diagnostic is one compiler message, located.
+type Diagnostic struct {
+	File     string // absolute path
+	Line     int
+	Col      int
+	Severity string // "error", "warning", "note"
+	Message  string
+}
+
+// BuildEvent reports a build starting or finishing.
+type BuildEvent struct {
+	Phase       BuildPhase
+	Trigger     []string // changed files that caused it (empty for the first build or `rebuild`)
+	Duration    time.Duration
+	Compiled    int // objects compiled
+	Cached      int // objects taken from the cache
+	ImageBytes  int // loadable bytes of the image
+	Diagnostics []Diagnostic
+	Output      string // the compiler's raw output (tail), for what Diagnostics could not parse
+	Error       string // why the build failed when it is not a compiler error (manifest, resolution)
+}
+
+// ConsoleEvent carries guest console output, batched.
+type ConsoleEvent struct {
+	Data []byte
+}
+
+// Frame is one symbolized stack frame.
+type Frame struct {
+	Index    int
+	PC       uint64
+	CFA      uint64
+	Function string // "" when unknown
+	Offset   uint64 // PC - function start
+	File     string // absolute path, "" when unknown
+	Line     int
+	Col      int
+	Inlined  bool // an inlined call inside the next (outer) frame
+}
+
+// VarKind tells arguments from locals.
+type VarKind int
+
+// Variable kinds.
+const (
+	VarArg VarKind = iota
+	VarLocal
+	VarGlobal
+)
+
+// Var is a formatted variable, with children for structs and arrays.
+type Var struct {
+	Kind     VarKind
+	Name     string
+	Type     string
+	Value    string // as gdb would print it; "<optimized out>" when so
+	Addr     uint64 // 0 when not in memory
+	Children []Var
+}
+
+// Snapshot is everything a front end shows about a stopped guest.
+type Snapshot struct {
+	Seq      int // increases with every stop of the session
+	Reason   guest.StopReason
+	Detail   string // e.g. "breakpoint 1, main () at hello.c:12"
+	CPU      int
+	PC       uint64
+	Frames   []Frame
+	Selected int // index into Frames
+	Regs     guest.Regs
+	// Changed lists the registers whose value differs from the previous stop.
+	Changed []guest.Reg
+	// Vars are the arguments and locals of the selected frame.
+	Vars []Var
+}
+
+// StopEvent reports that the guest stopped.
+type StopEvent struct {
+	Snap Snapshot
+}
+
+// FrameEvent answers SelectFrame: the registers and variables of another frame.
+type FrameEvent struct {
+	Seq   int // the Snapshot it belongs to
+	Index int
+	Frame Frame
+	Regs  guest.Regs // unwound registers of that frame (callee-saved ones recovered)
+	Vars  []Var
+}
+
+// ExitEvent reports that the guest exited.
+type ExitEvent struct {
+	Exit guest.Exit
+}
+
+// FaultEvent reports a guest crash, symbolized.
+type FaultEvent struct {
+	Fault  guest.Fault
+	Frames []Frame
+	Report string // the crash report as `ukw run` prints it
+}
+
+// Breakpoint is a breakpoint as the user asked for it, and where it resolved.
+type Breakpoint struct {
+	ID        int
+	Spec      string // what the user typed: "main", "hello.c:12", "*0x100200"
+	Kind      guest.BreakKind
+	Temporary bool
+	Enabled   bool
+	Addrs     []uint64 // resolved in the current image; empty when pending
+	Where     string   // "main at hello.c:12"
+	Hits      int
+	Err       string // why it does not resolve (kept, retried after every rebuild)
+}
+
+// BreakpointsEvent lists every breakpoint after a change or a re-resolution.
+type BreakpointsEvent struct {
+	List []Breakpoint
+}
+
+// Timeline breaks down one reload, from the save that triggered it.
+type Timeline struct {
+	Files  []string
+	Total  time.Duration // save (first event) → new code running
+	Detect time.Duration // save → watcher batch (includes the debounce)
+	Build  time.Duration
+	Boot   time.Duration // create the machine and load the image
+	Attach time.Duration // subscribe, re-resolve and insert breakpoints
+}
+
+// ReloadEvent reports a completed reload.
+type ReloadEvent struct {
+	Timeline Timeline
+}
+
+// SourceEvent answers LoadSource.
+type SourceEvent struct {
+	File  string
+	Lines []string
+	Err   string
+}
+
+// AsmLine is one disassembled instruction, with the source line it belongs to.
+type AsmLine struct {
+	Addr     uint64
+	Bytes    []byte
+	Text     string // "mov %rsp,%rbp", branch targets as <func+off>
+	Function string
+	Offset   uint64
+	File     string
+	Line     int
+}
+
+// DisasmEvent answers Disassemble.
+type DisasmEvent struct {
+	Addr  uint64
+	Lines []AsmLine
+	Err   string
+}
+
+// MemoryEvent answers ReadMemory.
+type MemoryEvent struct {
+	Addr uint64
+	Data []byte
+	// Prev holds the bytes at the same addresses at the previous stop (same
+	// length as Data) when known, so a front end can mark changes.
+	Prev []byte
+	// Symbols annotate 8-byte words that point at a known symbol: address → "main+12".
+	Symbols map[uint64]string
+	Err     string
+}
+
+// OutputEvent is text answering a command (print, x, info, errors).
+type OutputEvent struct {
+	Text  string
+	Error bool
+}
+
+// Layer is one catalog entry and whether the app selects it.
+type Layer struct {
+	Name        string
+	Description string
+	Provides    []string
+	Requires    []string
+	Conflicts   []string
+	Selected    bool
+}
+
+// LayersEvent lists the catalog; Problem explains a selection that does not resolve.
+type LayersEvent struct {
+	Layers  []Layer
+	Problem string
+}
+
+// LogEvent is a note for the user (a watcher error, a backend observation).
+type LogEvent struct {
+	Msg string
+}
+
+func (StateEvent) isEvent()       {}
+func (BuildEvent) isEvent()       {}
+func (ConsoleEvent) isEvent()     {}
+func (StopEvent) isEvent()        {}
+func (FrameEvent) isEvent()       {}
+func (ExitEvent) isEvent()        {}
+func (FaultEvent) isEvent()       {}
+func (BreakpointsEvent) isEvent() {}
+func (ReloadEvent) isEvent()      {}
+func (SourceEvent) isEvent()      {}
+func (DisasmEvent) isEvent()      {}
+func (MemoryEvent) isEvent()      {}
+func (OutputEvent) isEvent()      {}
+func (LayersEvent) isEvent()      {}
+func (LogEvent) isEvent()         {}
