@@ -68,7 +68,7 @@ func TestIoctlNumbers(t *testing.T) {
 
 // cStructs maps each Go mirror to its C struct for the layout cross-check.
 var cStructs = []struct {
-	c  string
+	c   string
 	go_ any
 }{
 	{"struct kvm_regs", Regs{}},
