@@ -3,7 +3,8 @@
  * tests boot through a real libvirtd. It prints a greeting and its command
  * line on COM1, runs a short call chain the debugger tests break in, and
  * exits through the isa-debug-exit port 0xf4 with the status given as
- * "exit=N" on the command line (layers/README.md, "I/O ports").
+ * "exit=N" on the command line (layers/README.md, "I/O ports"); with "hang"
+ * on the command line it spins instead of exiting.
  */
 #define COM1 0x3f8
 #define EXIT_PORT 0xf4
@@ -41,6 +42,18 @@ void puts_serial(const char *s)
 {
 	while (*s)
 		putc_serial(*s++);
+}
+
+static int has(const char *s, const char *word)
+{
+	for (; *s; s++) {
+		const char *a = s, *b = word;
+		while (*b && *a == *b)
+			a++, b++;
+		if (!*b)
+			return 1;
+	}
+	return 0;
 }
 
 static int parse_exit(const char *s)
@@ -83,6 +96,11 @@ void kmain(unsigned int magic, struct mb_info *mbi)
 	puts_serial(cmdline);
 	puts_serial("\n");
 	middle(3);
+	if (has(cmdline, "hang")) {
+		puts_serial("hanging\n");
+		for (;;)
+			counter++;
+	}
 	puts_serial("bye\n");
 	outl(EXIT_PORT, (unsigned int)parse_exit(cmdline));
 }

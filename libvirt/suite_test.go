@@ -1,0 +1,116 @@
+package libvirt
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"ukw/guest"
+)
+
+// backend is one way to boot a guest for the example suite. The suite is
+// written against guest.Machine only, so the kvm and qemu backends can join
+// the table with their own constructors.
+type backend struct {
+	name string
+	// boot returns the machine stopped at entry; the test closes it.
+	boot func(t *testing.T, cfg guest.Config) guest.Machine
+}
+
+// backends lists the backends the example suite runs on.
+func backends() []backend {
+	return []backend{
+		{"libvirt", func(t *testing.T, cfg guest.Config) guest.Machine {
+			daemon(t)
+			m, err := New(cfg, Options{URI: testURI(), Accel: "auto"})
+			if err != nil {
+				t.Fatalf("libvirt.New: %v", err)
+			}
+			return m
+		}},
+	}
+}
+
+func TestExampleSuite(t *testing.T) {
+	kernel := testKernel(t)
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Run("console-and-exit-status", func(t *testing.T) {
+				m := b.boot(t, guest.Config{Image: kernel, Cmdline: "exit=7 from-the-suite", MemoryMiB: 16})
+				defer m.Close()
+				if s := m.State(); s != guest.Stopped {
+					t.Fatalf("state after boot %v, want stopped at entry", s)
+				}
+				console, final := run(t, m, 60*time.Second)
+				for _, want := range []string{"hello from the ukw libvirt test kernel\n", "exit=7 from-the-suite", "bye\n"} {
+					if !strings.Contains(console, want) {
+						t.Errorf("console %q lacks %q", console, want)
+					}
+				}
+				ex, ok := final.(guest.ExitEvent)
+				if !ok || ex.Exit.How != guest.ExitPort || ex.Exit.Status != 7 || ex.Exit.Port != 0xf4 {
+					t.Fatalf("final event %#v, want exit through port 0xf4 with status 7", final)
+				}
+				if m.State() != guest.Finished {
+					t.Fatalf("state after exit %v", m.State())
+				}
+			})
+			t.Run("exit-status-zero", func(t *testing.T) {
+				m := b.boot(t, guest.Config{Image: kernel, MemoryMiB: 16})
+				defer m.Close()
+				_, final := run(t, m, 60*time.Second)
+				if ex, ok := final.(guest.ExitEvent); !ok || ex.Exit.How != guest.ExitPort || ex.Exit.Status != 0 {
+					t.Fatalf("final event %#v, want exit status 0", final)
+				}
+			})
+			t.Run("kill", func(t *testing.T) {
+				m := b.boot(t, guest.Config{Image: kernel, Cmdline: "hang", MemoryMiB: 16})
+				defer m.Close()
+				ch, cancel := m.Subscribe()
+				defer cancel()
+				if err := m.Continue(); err != nil {
+					t.Fatal(err)
+				}
+				waitConsole(t, ch, "hanging\n", 60*time.Second)
+				if err := m.Kill(); err != nil {
+					t.Fatal(err)
+				}
+				_, final := collect(t, ch, 30*time.Second)
+				if ex, ok := final.(guest.ExitEvent); !ok || ex.Exit.How != guest.ExitKilled {
+					t.Fatalf("final event %#v, want killed", final)
+				}
+			})
+			t.Run("timeout", func(t *testing.T) {
+				m := b.boot(t, guest.Config{Image: kernel, Cmdline: "hang", MemoryMiB: 16, Timeout: 2 * time.Second})
+				defer m.Close()
+				console, final := run(t, m, 60*time.Second)
+				if f, ok := final.(guest.FaultEvent); !ok || f.Fault.Kind != guest.FaultTimeout {
+					t.Fatalf("final event %#v (console %q), want a timeout fault", final, console)
+				}
+			})
+		})
+	}
+}
+
+// waitConsole reads events until the console output contains want.
+func waitConsole(t *testing.T, ch <-chan guest.Event, want string, timeout time.Duration) {
+	t.Helper()
+	var got strings.Builder
+	deadline := time.After(timeout)
+	for !strings.Contains(got.String(), want) {
+		select {
+		case e, ok := <-ch:
+			if !ok {
+				t.Fatalf("events ended; console %q lacks %q", got.String(), want)
+			}
+			switch e := e.(type) {
+			case guest.ConsoleEvent:
+				got.Write(e.Data)
+			case guest.ExitEvent, guest.FaultEvent:
+				t.Fatalf("guest ended (%#v); console %q lacks %q", e, got.String(), want)
+			}
+		case <-deadline:
+			t.Fatalf("console %q lacks %q after %v", got.String(), want, timeout)
+		}
+	}
+}
