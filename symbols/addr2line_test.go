@@ -1,0 +1,120 @@
+package symbols
+
+import (
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"ukw/internal/testenv"
+)
+
+// compareAddr2line runs binutils addr2line and Symbolize over the same
+// addresses with the same flags and requires byte-identical output.
+func compareAddr2line(t *testing.T, elf string, addrs []uint64, flags []string, o Addr2lineOptions) {
+	t.Helper()
+	testenv.Tool(t, "addr2line")
+	in := hexList(addrs)
+	cmd := exec.Command("addr2line", append(flags, "-e", elf)...)
+	cmd.Stdin = strings.NewReader(in)
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("addr2line: %v", err)
+	}
+	f, err := Open(elf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var got bytes.Buffer
+	if err := f.Symbolize(&got, strings.NewReader(in), nil, o); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		wl, gl := strings.Split(string(want), "\n"), strings.Split(got.String(), "\n")
+		for i := 0; i < len(wl) && i < len(gl); i++ {
+			if wl[i] != gl[i] {
+				t.Fatalf("%s %v: output differs from addr2line at line %d:\naddr2line: %q\nukw:       %q", elf, flags, i+1, wl[i], gl[i])
+			}
+		}
+		t.Fatalf("%s %v: output length differs: addr2line %d lines, ukw %d", elf, flags, len(wl), len(gl))
+	}
+}
+
+var flagSets = []struct {
+	flags []string
+	o     Addr2lineOptions
+}{
+	{[]string{"-f", "-i"}, Addr2lineOptions{Functions: true, Inlines: true}},
+	{nil, Addr2lineOptions{}},
+	{[]string{"-f"}, Addr2lineOptions{Functions: true}},
+	{[]string{"-a", "-p", "-f", "-i"}, Addr2lineOptions{Addresses: true, Pretty: true, Functions: true, Inlines: true}},
+	{[]string{"-a", "-f", "-i", "-C"}, Addr2lineOptions{Addresses: true, Functions: true, Inlines: true, Demangle: true}},
+	{[]string{"-s", "-p", "-i"}, Addr2lineOptions{Basenames: true, Pretty: true, Inlines: true}},
+}
+
+// TestAddr2lineEveryFunctionAddress: every address of every function of
+// the test program, at three optimisation levels, symbolizes exactly like
+// addr2line (with several flag sets).
+func TestAddr2lineEveryFunctionAddress(t *testing.T) {
+	for _, lvl := range optLevels {
+		t.Run(lvl.name, func(t *testing.T) {
+			elf := buildProg(t, lvl.flags)
+			f, err := Open(elf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			addrs := funcAddrs(t, f)
+			f.Close()
+			if len(addrs) < 500 {
+				t.Fatalf("only %d function addresses", len(addrs))
+			}
+			// Also addresses outside any function and section.
+			addrs = append(addrs, 0, 1, 0x400000, 0xffffffffffffffff)
+			for _, fs := range flagSets {
+				compareAddr2line(t, elf, addrs, fs.flags, fs.o)
+			}
+		})
+	}
+}
+
+// TestAddr2lineInlineChains makes sure the comparison covers inlined code.
+func TestAddr2lineInlineChains(t *testing.T) {
+	elf := buildProg(t, "-O2 -fomit-frame-pointer")
+	f, err := Open(elf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	inl := 0
+	for _, a := range funcAddrs(t, f) {
+		loc := f.Lookup(a)
+		if len(loc.Frames) > 1 {
+			inl++
+			if loc.Frames[0].Func != "square" && loc.Frames[0].Func != "sum_sq" {
+				continue
+			}
+			last := loc.Frames[len(loc.Frames)-1]
+			if last.Func == "" || last.Line == 0 {
+				t.Fatalf("%#x: incomplete inline chain %+v", a, loc.Frames)
+			}
+		}
+	}
+	if inl == 0 {
+		t.Fatal("no inlined addresses at -O2: the test program lost its inline functions")
+	}
+}
+
+// TestAddr2lineGnumach: every function address of a large third-party
+// kernel (DWARF 5, assembly units, labels inside functions).
+func TestAddr2lineGnumach(t *testing.T) {
+	testenv.Short(t, "400k addresses through addr2line")
+	elf := gnumachELF(t)
+	f, err := Open(elf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := funcAddrs(t, f)
+	f.Close()
+	compareAddr2line(t, elf, addrs, []string{"-a", "-p", "-f", "-i"}, Addr2lineOptions{Addresses: true, Pretty: true, Functions: true, Inlines: true})
+}

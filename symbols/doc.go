@@ -1,0 +1,31 @@
+// Package symbols turns raw addresses of an ELF image into functions,
+// source lines, inline chains, backtraces, variables and disassembly.
+//
+// It reads ELF with debug/elf and DWARF 2-5 with debug/dwarf, its own
+// line-table decoder, and delve's pkg/dwarf/{frame,op,loclist} for call
+// frame information and location expressions. It does not import package
+// guest: registers come as a Regs in DWARF numbering and memory as an
+// io.ReaderAt over virtual addresses (Memory).
+//
+// # API
+//
+//	f, err := symbols.Open("hello.elf")   // symbol table + DWARF unit ranges; the rest is lazy
+//	loc := f.Lookup(pc)                    // function, file:line:col, inline chain, symbol+offset
+//	bt := f.Unwind(regs, mem)              // CFI (.eh_frame + .debug_frame), rbp fallback, exception frames
+//	symbols.WriteCrashReport(w, f, symbols.Crash{...}, symbols.ReportOptions{})
+//	f.Symbolize(os.Stdout, os.Stdin, args, symbols.Addr2lineOptions{Functions: true, Inlines: true})
+//
+// Lookup follows binutils addr2line's rules (smallest DWARF function
+// range containing the address, BFD's line-row choice, symbol-table
+// fallback), so `ukw symbolize` is byte-identical to addr2line; the few
+// places where addr2line 2.40 is wrong are reproduced only in that text
+// output (see bfdState and docs/symbols.md).
+//
+// Unwind recognises the exception stubs of ukw's lib/panic by the symbol
+// prefix ExceptionStubPrefix ("ukw_exc_"): a stub calls its C handler with
+// rsp pointing at the struct ukw_frame of layers/README.md, and the
+// unwinder continues from the interrupted registers saved there.
+//
+// Every parser returns errors on malformed input; none panics (see the
+// Fuzz tests).
+package symbols

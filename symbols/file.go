@@ -1,0 +1,224 @@
+package symbols
+
+import (
+	"debug/dwarf"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync"
+)
+
+// File is an opened ELF image with its symbol table and (lazily indexed)
+// DWARF. All methods are safe for concurrent use.
+type File struct {
+	path string
+	elf  *elf.File
+	rd   io.Closer
+
+	// Syms are the function-like and object symbols of .symtab (or
+	// .dynsym when there is no .symtab) in file order.
+	syms []Symbol
+	// byAddr indexes syms of kind SymFunc/SymNoType by address.
+	byAddr []int
+	byName map[string][]int
+
+	sections []Section
+
+	dw    *dwarf.Data
+	dwErr error
+	units []*unit
+	// unitRanges maps address ranges to units, sorted by Low.
+	unitRanges []unitRange
+	// noRange lists units without any address range: BFD tries them for
+	// every address.
+	noRange []*unit
+
+	sec sectionData
+
+	frameOnce sync.Once
+	frames    *frameIndex
+
+	srcMu sync.Mutex
+	src   map[string][]string
+}
+
+// Section is one SHF_ALLOC section of the image.
+type Section struct {
+	Name       string
+	Addr, Size uint64
+	Exec       bool
+	index      int
+}
+
+// sectionData holds the raw DWARF sections the standard library does not
+// expose, read once at Open.
+type sectionData struct {
+	line, lineStr, str, addr, loc, loclists, rnglists []byte
+}
+
+// Open opens the ELF file at path and indexes its symbol table and its
+// DWARF compile units (ranges only: line tables and function trees are
+// read on first use). It returns an error, never panics, on malformed input.
+func Open(path string) (*File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := NewFile(fh)
+	if err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	f.path = path
+	f.rd = fh
+	return f, nil
+}
+
+// NewFile reads an ELF image from r (see Open).
+func NewFile(r io.ReaderAt) (f *File, err error) {
+	defer func() {
+		// debug/elf and debug/dwarf are meant not to panic on bad input,
+		// but a malformed image must never take the process down.
+		if p := recover(); p != nil {
+			f, err = nil, fmt.Errorf("malformed ELF: %v", p)
+		}
+	}()
+	ef, err := elf.NewFile(r)
+	if err != nil {
+		return nil, err
+	}
+	f = &File{elf: ef, byName: map[string][]int{}, src: map[string][]string{}}
+	for i, s := range ef.Sections {
+		if s.Flags&elf.SHF_ALLOC != 0 && s.Type != elf.SHT_NULL {
+			f.sections = append(f.sections, Section{Name: s.Name, Addr: s.Addr, Size: s.Size, Exec: s.Flags&elf.SHF_EXECINSTR != 0, index: i})
+		}
+	}
+	f.loadSymbols()
+	f.loadDWARF()
+	return f, nil
+}
+
+// Close releases the file.
+func (f *File) Close() error {
+	if f.rd != nil {
+		return f.rd.Close()
+	}
+	return nil
+}
+
+// Path is the file name given to Open ("" for NewFile).
+func (f *File) Path() string { return f.path }
+
+// ELF exposes the underlying debug/elf file (read only).
+func (f *File) ELF() *elf.File { return f.elf }
+
+// HasDWARF reports whether the image carries usable DWARF; DWARFError says
+// why not.
+func (f *File) HasDWARF() bool { return f.dw != nil }
+
+// DWARFError is the reason DWARF could not be read (nil if it was, or if
+// the image simply has none).
+func (f *File) DWARFError() error { return f.dwErr }
+
+// Sections lists the allocated sections.
+func (f *File) Sections() []Section { return f.sections }
+
+// SectionAt returns the allocated section containing addr.
+func (f *File) SectionAt(addr uint64) (Section, bool) {
+	for _, s := range f.sections {
+		if addr >= s.Addr && addr-s.Addr < s.Size && s.Size > 0 {
+			return s, true
+		}
+	}
+	return Section{}, false
+}
+
+func (f *File) rawSection(name string) []byte {
+	s := f.elf.Section(name)
+	if s == nil || s.Type == elf.SHT_NOBITS {
+		return nil
+	}
+	b, err := s.Data()
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func (f *File) loadDWARF() {
+	if f.elf.Section(".debug_info") == nil {
+		return
+	}
+	dw, err := f.elf.DWARF()
+	if err != nil {
+		f.dwErr = err
+		return
+	}
+	f.dw = dw
+	f.sec = sectionData{
+		line:     f.rawSection(".debug_line"),
+		lineStr:  f.rawSection(".debug_line_str"),
+		str:      f.rawSection(".debug_str"),
+		addr:     f.rawSection(".debug_addr"),
+		loc:      f.rawSection(".debug_loc"),
+		loclists: f.rawSection(".debug_loclists"),
+		rnglists: f.rawSection(".debug_rnglists"),
+	}
+	if err := f.indexUnits(); err != nil {
+		f.dwErr = err
+		f.dw = nil
+		f.units, f.unitRanges, f.noRange = nil, nil, nil
+	}
+}
+
+// ReadAt reads the image's initial memory contents (PROGBITS of loadable
+// segments) at virtual address addr; bytes in .bss read as zero. It lets
+// the unwinder and the disassembler see code without a live guest.
+func (f *File) ReadAt(p []byte, addr int64) (int, error) {
+	a := uint64(addr)
+	n := 0
+	for n < len(p) {
+		cur := a + uint64(n)
+		found := false
+		for _, pr := range f.elf.Progs {
+			if pr.Type != elf.PT_LOAD || cur < pr.Vaddr || cur-pr.Vaddr >= pr.Memsz {
+				continue
+			}
+			off := cur - pr.Vaddr
+			chunk := pr.Memsz - off
+			if uint64(len(p)-n) < chunk {
+				chunk = uint64(len(p) - n)
+			}
+			buf := p[n : n+int(chunk)]
+			if off < pr.Filesz {
+				fc := pr.Filesz - off
+				if fc > chunk {
+					fc = chunk
+				}
+				if _, err := pr.ReadAt(buf[:fc], int64(off)); err != nil {
+					return n, err
+				}
+				clear(buf[fc:])
+			} else {
+				clear(buf)
+			}
+			n += int(chunk)
+			found = true
+			break
+		}
+		if !found {
+			return n, fmt.Errorf("address %#x is not in the image", cur)
+		}
+	}
+	return n, nil
+}
+
+// errNoDWARF is returned by queries that need DWARF on an image without it.
+var errNoDWARF = errors.New("no DWARF debug information")
+
+func sortUnitRanges(r []unitRange) {
+	sort.SliceStable(r, func(i, j int) bool { return r[i].low < r[j].low })
+}

@@ -1,0 +1,465 @@
+package symbols
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// lineRow is one row of a DWARF line-number matrix (DWARF 5, 6.2.2).
+type lineRow struct {
+	addr        uint64
+	file        uint32 // index into lineTable.files
+	line        uint32
+	col         uint32
+	disc        uint32
+	isStmt      bool
+	prologueEnd bool
+	endSeq      bool
+	// fileUnset: no DW_LNS_set_file ran in this sequence yet. binutils
+	// 2.40 then uses file entry 0 of a DWARF 5 table, not 1 (fixed in
+	// 2.42, PR 30783); addr2line-compatible output reproduces that.
+	fileUnset bool
+}
+
+// lineSeq is one sequence of rows (ends with an end_sequence row).
+type lineSeq struct {
+	low  uint64
+	rows []lineRow // as emitted, in program order
+	// lookup is the BFD view: sorted by address, consecutive rows at the
+	// same address collapsed to the last one (binutils dwarf2.c add_line_info).
+	lookup []lineRow
+}
+
+func (s *lineSeq) high() uint64 { return s.lookup[len(s.lookup)-1].addr }
+
+// lineTable is a decoded .debug_line program.
+type lineTable struct {
+	version int
+	files   []string // full names, joined the way binutils does
+	all     []*lineSeq
+	seqs    []*lineSeq // BFD's binary-searchable list: sorted, nested removed, overlaps trimmed
+}
+
+// DWARF 5, 7.22 line number opcodes and 7.22 content types.
+const (
+	lnsCopy             = 1
+	lnsAdvancePC        = 2
+	lnsAdvanceLine      = 3
+	lnsSetFile          = 4
+	lnsSetColumn        = 5
+	lnsNegateStmt       = 6
+	lnsSetBasicBlock    = 7
+	lnsConstAddPC       = 8
+	lnsFixedAdvancePC   = 9
+	lnsSetPrologueEnd   = 10
+	lnsSetEpilogueBegin = 11
+	lnsSetISA           = 12
+
+	lneEndSequence      = 1
+	lneSetAddress       = 2
+	lneDefineFile       = 3
+	lneSetDiscriminator = 4
+
+	lnctPath     = 1
+	lnctDirIndex = 2
+)
+
+// DWARF 5, 7.5.6 attribute forms used in line-table headers.
+const (
+	formBlock2   = 0x03
+	formBlock4   = 0x04
+	formData2    = 0x05
+	formData4    = 0x06
+	formData8    = 0x07
+	formString   = 0x08
+	formBlock    = 0x09
+	formBlock1   = 0x0a
+	formData1    = 0x0b
+	formSdata    = 0x0d
+	formStrp     = 0x0e
+	formUdata    = 0x0f
+	formStrx     = 0x1a
+	formData16   = 0x1e
+	formLineStrp = 0x1f
+	formStrx1    = 0x25
+	formStrx2    = 0x26
+	formStrx3    = 0x27
+	formStrx4    = 0x28
+)
+
+// parseLineTable decodes the line program at off in sec.debug_line
+// (DWARF 2-5, DWARF 5 section 6.2). compDir is the unit's DW_AT_comp_dir.
+func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, error) {
+	if off < 0 || off >= int64(len(sec.line)) {
+		return nil, fmt.Errorf("line table offset %#x out of range", off)
+	}
+	r := &rbuf{b: sec.line, off: int(off)}
+	length := uint64(r.u32())
+	offSize := 4
+	if length == 0xffffffff {
+		length = r.u64()
+		offSize = 8
+	}
+	if length > uint64(r.left()) {
+		return nil, fmt.Errorf("line table at %#x: length %d past the section end", off, length)
+	}
+	end := r.off + int(length)
+	r.b = r.b[:end]
+	t := &lineTable{version: int(r.u16())}
+	if t.version < 2 || t.version > 5 {
+		return nil, fmt.Errorf("line table at %#x: unsupported version %d", off, t.version)
+	}
+	addrSize := 8
+	if t.version >= 5 {
+		addrSize = int(r.u8())
+		r.u8() // segment selector size
+	}
+	hdrLen := r.uintN(offSize)
+	progStart := r.off + int(hdrLen)
+	if hdrLen > uint64(r.left()) {
+		return nil, fmt.Errorf("line table at %#x: header length past the end", off)
+	}
+	minInst := uint64(r.u8())
+	if t.version >= 4 {
+		r.u8() // maximum_operations_per_instruction (VLIW only)
+	}
+	defStmt := r.u8() != 0
+	lineBase := int64(int8(r.u8()))
+	lineRange := uint64(r.u8())
+	opBase := int(r.u8())
+	if lineRange == 0 {
+		return nil, fmt.Errorf("line table at %#x: line_range 0", off)
+	}
+	stdLens := r.bytes(max(opBase-1, 0))
+	var dirs []string
+	type fileEnt struct {
+		name string
+		dir  uint64
+	}
+	var files []fileEnt
+	if t.version >= 5 {
+		readEntries := func(f func(kind, val uint64, s string)) error {
+			nfmt := int(r.u8())
+			fmts := make([][2]uint64, nfmt)
+			for i := range fmts {
+				fmts[i] = [2]uint64{r.uleb(), r.uleb()}
+			}
+			n := r.uleb()
+			if n > uint64(r.left()) {
+				return errTruncated
+			}
+			for i := uint64(0); i < n && r.err == nil; i++ {
+				for _, fm := range fmts {
+					v, s, err := readForm(r, sec, fm[1], offSize)
+					if err != nil {
+						return err
+					}
+					f(fm[0], v, s)
+				}
+				f(0, 0, "") // end of entry
+			}
+			return r.err
+		}
+		var cur string
+		if err := readEntries(func(kind, _ uint64, s string) {
+			switch kind {
+			case lnctPath:
+				cur = s
+			case 0:
+				dirs = append(dirs, cur)
+				cur = ""
+			}
+		}); err != nil {
+			return nil, fmt.Errorf("line table at %#x: directories: %w", off, err)
+		}
+		var fe fileEnt
+		if err := readEntries(func(kind, v uint64, s string) {
+			switch kind {
+			case lnctPath:
+				fe.name = s
+			case lnctDirIndex:
+				fe.dir = v
+			case 0:
+				files = append(files, fe)
+				fe = fileEnt{}
+			}
+		}); err != nil {
+			return nil, fmt.Errorf("line table at %#x: file names: %w", off, err)
+		}
+	} else {
+		for r.err == nil {
+			s := r.cstr()
+			if s == "" {
+				break
+			}
+			dirs = append(dirs, s)
+		}
+		for r.err == nil {
+			s := r.cstr()
+			if s == "" {
+				break
+			}
+			d := r.uleb()
+			r.uleb()
+			r.uleb()
+			files = append(files, fileEnt{s, d})
+		}
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("line table at %#x: header: %w", off, r.err)
+	}
+	v5 := t.version >= 5
+	join := func(name string, dir uint64) string {
+		// binutils dwarf2.c concat_filename: no path cleaning.
+		if strings.HasPrefix(name, "/") {
+			return name
+		}
+		sub := ""
+		if !v5 {
+			dir-- // wraps for 0: no subdirectory
+		}
+		if dir < uint64(len(dirs)) {
+			sub = dirs[dir]
+		}
+		dirName := ""
+		if sub == "" || !strings.HasPrefix(sub, "/") {
+			dirName = compDir
+		}
+		if dirName == "" {
+			dirName, sub = sub, ""
+		}
+		if dirName == "" {
+			return name
+		}
+		if sub != "" {
+			return dirName + "/" + sub + "/" + name
+		}
+		return dirName + "/" + name
+	}
+	for _, fe := range files {
+		t.files = append(t.files, join(fe.name, fe.dir))
+	}
+	if !v5 {
+		// Pre-DWARF 5 file numbers are 1-based: keep index 0 for "unknown".
+		t.files = append([]string{""}, t.files...)
+	}
+
+	// The line program (DWARF 5, 6.2.5).
+	r.off = progStart
+	var (
+		row  lineRow
+		seq  *lineSeq
+		disc uint32
+	)
+	reset := func() {
+		row = lineRow{file: 1, line: 1, isStmt: defStmt, fileUnset: true}
+		disc = 0
+	}
+	reset()
+	emit := func() {
+		row.disc = disc
+		if seq == nil {
+			seq = &lineSeq{low: row.addr}
+		}
+		seq.rows = append(seq.rows, row)
+		if row.endSeq {
+			if len(seq.rows) > 1 || true {
+				t.all = append(t.all, seq)
+			}
+			seq = nil
+		}
+		disc = 0
+		row.prologueEnd = false
+	}
+	for r.err == nil && r.off < len(r.b) {
+		op := int(r.u8())
+		switch {
+		case op >= opBase:
+			adj := uint64(op - opBase)
+			row.addr += (adj / lineRange) * minInst
+			row.line = uint32(int64(row.line) + lineBase + int64(adj%lineRange))
+			emit()
+		case op == 0:
+			n := r.uleb()
+			if n == 0 || n > uint64(r.left()) {
+				r.fail()
+				break
+			}
+			next := r.off + int(n)
+			sub := r.u8()
+			switch sub {
+			case lneEndSequence:
+				row.endSeq = true
+				emit()
+				reset()
+			case lneSetAddress:
+				row.addr = r.uintN(int(n - 1))
+				_ = addrSize
+			case lneSetDiscriminator:
+				disc = uint32(r.uleb())
+			case lneDefineFile:
+				name := r.cstr()
+				d := r.uleb()
+				t.files = append(t.files, join(name, d))
+			}
+			r.off = next
+		case op == lnsCopy:
+			emit()
+		case op == lnsAdvancePC:
+			row.addr += r.uleb() * minInst
+		case op == lnsAdvanceLine:
+			row.line = uint32(int64(row.line) + r.sleb())
+		case op == lnsSetFile:
+			row.file = uint32(r.uleb())
+			row.fileUnset = false
+		case op == lnsSetColumn:
+			row.col = uint32(r.uleb())
+		case op == lnsNegateStmt:
+			row.isStmt = !row.isStmt
+		case op == lnsSetBasicBlock, op == lnsSetEpilogueBegin:
+		case op == lnsConstAddPC:
+			row.addr += ((255 - uint64(opBase)) / lineRange) * minInst
+		case op == lnsFixedAdvancePC:
+			row.addr += uint64(r.u16())
+		case op == lnsSetPrologueEnd:
+			row.prologueEnd = true
+		case op == lnsSetISA:
+			r.uleb()
+		default:
+			// An opcode this reader does not know: skip its ULEB operands.
+			if op-1 < len(stdLens) {
+				for i := 0; i < int(stdLens[op-1]); i++ {
+					r.uleb()
+				}
+			}
+		}
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("line table at %#x: program: %w", off, r.err)
+	}
+	t.index()
+	return t, nil
+}
+
+// readForm reads one attribute value of a DWARF 5 line-table entry format.
+func readForm(r *rbuf, sec *sectionData, form uint64, offSize int) (uint64, string, error) {
+	switch form {
+	case formString:
+		return 0, r.cstr(), r.err
+	case formLineStrp, formStrp:
+		o := r.uintN(offSize)
+		s := sec.lineStr
+		if form == formStrp {
+			s = sec.str
+		}
+		str, ok := strAt(s, o)
+		if !ok && r.err == nil {
+			return 0, "", fmt.Errorf("string offset %#x out of range", o)
+		}
+		return 0, str, r.err
+	case formUdata:
+		return r.uleb(), "", r.err
+	case formSdata:
+		return uint64(r.sleb()), "", r.err
+	case formData1:
+		return uint64(r.u8()), "", r.err
+	case formData2:
+		return uint64(r.u16()), "", r.err
+	case formData4:
+		return uint64(r.u32()), "", r.err
+	case formData8:
+		return r.u64(), "", r.err
+	case formData16:
+		r.bytes(16)
+		return 0, "", r.err
+	case formBlock:
+		r.bytes(int(min(r.uleb(), uint64(r.left()+1))))
+		return 0, "", r.err
+	case formBlock1:
+		r.bytes(int(r.u8()))
+		return 0, "", r.err
+	case formBlock2:
+		r.bytes(int(r.u16()))
+		return 0, "", r.err
+	case formBlock4:
+		r.bytes(int(min(uint64(r.u32()), uint64(r.left()+1))))
+		return 0, "", r.err
+	case formStrx, formStrx1, formStrx2, formStrx3, formStrx4:
+		return 0, "", fmt.Errorf("form %#x in a line table header is not supported", form)
+	}
+	return 0, "", fmt.Errorf("unknown form %#x in a line table header", form)
+}
+
+// index builds BFD's lookup view (binutils dwarf2.c: add_line_info,
+// sort_line_sequences).
+func (t *lineTable) index() {
+	for _, s := range t.all {
+		rows := make([]lineRow, len(s.rows))
+		copy(rows, s.rows)
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].addr < rows[j].addr })
+		out := rows[:0]
+		for _, rw := range rows {
+			if n := len(out); n > 0 && out[n-1].addr == rw.addr && out[n-1].endSeq == rw.endSeq {
+				out[n-1] = rw
+				continue
+			}
+			out = append(out, rw)
+		}
+		s.lookup = out
+		s.low = out[0].addr
+	}
+	seqs := make([]*lineSeq, len(t.all))
+	copy(seqs, t.all)
+	sort.SliceStable(seqs, func(i, j int) bool {
+		a, b := seqs[i], seqs[j]
+		if a.low != b.low {
+			return a.low < b.low
+		}
+		return a.high() > b.high()
+	})
+	if len(seqs) == 0 {
+		return
+	}
+	out := []*lineSeq{seqs[0]}
+	lastHigh := seqs[0].high()
+	for _, s := range seqs[1:] {
+		if s.low < lastHigh {
+			if s.high() <= lastHigh {
+				continue // nested
+			}
+			// Overlapping: BFD trims the low end.
+			c := *s
+			c.low = lastHigh
+			s = &c
+		}
+		lastHigh = s.high()
+		out = append(out, s)
+	}
+	t.seqs = out
+}
+
+// find returns the row covering addr the way binutils'
+// lookup_address_in_line_info_table does.
+func (t *lineTable) find(addr uint64) (lineRow, bool) {
+	i := sort.Search(len(t.seqs), func(i int) bool { return t.seqs[i].high() > addr })
+	if i == len(t.seqs) || addr < t.seqs[i].low {
+		return lineRow{}, false
+	}
+	rows := t.seqs[i].lookup
+	j := sort.Search(len(rows), func(j int) bool { return rows[j].addr > addr }) - 1
+	if j < 0 || j+1 >= len(rows) || rows[j].endSeq {
+		return lineRow{}, false
+	}
+	return rows[j], true
+}
+
+func (t *lineTable) fileName(i uint32) string {
+	if int(i) < len(t.files) {
+		if t.files[i] == "" && t.version < 5 {
+			return "<unknown>"
+		}
+		return t.files[i]
+	}
+	return "<unknown>"
+}

@@ -1,0 +1,157 @@
+package symbols
+
+import "fmt"
+
+// SourceFrame is one source-level frame at an address: the function and
+// the file:line:column being executed in it. An address inside inlined
+// code has several (see Location.Frames).
+type SourceFrame struct {
+	// Func is the function name ("" when unknown).
+	Func string
+	// File is the source file as DWARF names it (directory joined the way
+	// binutils does, without cleaning), "" when unknown.
+	File string
+	// Line is 0 when unknown.
+	Line          int
+	Column        int
+	Discriminator int
+	// Inlined is true when this function was inlined into the next frame
+	// of the chain.
+	Inlined bool
+}
+
+// Location is everything known about one code address.
+type Location struct {
+	Addr uint64
+	// Frames is the inline chain, innermost first: Frames[0] is the
+	// function and line the address belongs to (line from the line table);
+	// each following frame is the caller an inlined function was expanded
+	// into, at its DW_AT_call_file:call_line. Empty when nothing is known.
+	Frames []SourceFrame
+	// Symbol and Offset give symbol+offset from the ELF symbol table
+	// ("" when no symbol covers Addr).
+	Symbol string
+	Offset uint64
+	// Found reports what addr2line calls found: the address is in an
+	// allocated section and DWARF or the symbol table knows something.
+	Found bool
+}
+
+// String formats the innermost frame like "func+0x12 (file.c:34)".
+func (l Location) String() string {
+	s := fmt.Sprintf("%#x", l.Addr)
+	if l.Symbol != "" {
+		s = fmt.Sprintf("%s+%#x", l.Symbol, l.Offset)
+	} else if len(l.Frames) > 0 && l.Frames[0].Func != "" {
+		s = l.Frames[0].Func
+	}
+	if len(l.Frames) > 0 && l.Frames[0].File != "" && l.Frames[0].Line > 0 {
+		s += fmt.Sprintf(" (%s:%d)", l.Frames[0].File, l.Frames[0].Line)
+	}
+	return s
+}
+
+// Lookup symbolizes addr: function, file:line with the inline chain, and
+// symbol+offset. It follows binutils addr2line's rules so `ukw symbolize`
+// prints the same thing (docs/symbols.md lists where and why they differ).
+func (f *File) Lookup(addr uint64) Location { return f.lookup(addr, nil) }
+
+// bfdState is the state binutils 2.40 keeps between addr2line queries, so
+// that `ukw symbolize` output stays byte-identical:
+//   - elf_find_function caches the last symbol it chose and answers any
+//     later address inside [symbol, symbol+size) with it, even when a
+//     closer label lies in between (an answer depends on earlier queries);
+//   - DWARF 5 rows before the first DW_LNS_set_file use file entry 0, not
+//     1 (fixed in binutils 2.42, PR 30783).
+//
+// A nil *bfdState gives the DWARF-correct, order-independent answer.
+type bfdState struct {
+	sym    *Symbol
+	secIdx int
+	size   uint64
+}
+
+// symbolFor is findFunction through st's cache (when st is not nil).
+func (f *File) symbolFor(addr uint64, st *bfdState) (*Symbol, bool) {
+	if st == nil {
+		return f.findFunction(addr)
+	}
+	sec, ok := f.SectionAt(addr)
+	if !ok {
+		return nil, false
+	}
+	if st.sym != nil && st.secIdx == sec.index && addr >= st.sym.Addr && addr < st.sym.Addr+st.size {
+		return st.sym, true
+	}
+	s, ok := f.findFunction(addr)
+	if ok {
+		st.sym, st.secIdx, st.size = s, sec.index, codeSize(s)
+	}
+	return s, ok
+}
+
+func (f *File) lookup(addr uint64, st *bfdState) Location {
+	bfd240 := st != nil
+	loc := Location{Addr: addr}
+	if s, off, ok := f.SymbolAt(addr); ok {
+		loc.Symbol, loc.Offset = s.Name, off
+	}
+	if _, ok := f.SectionAt(addr); !ok {
+		return loc
+	}
+	if f.dw != nil {
+		for _, u := range f.unitsFor(addr) {
+			fi := f.funcAt(u, addr)
+			lt, _ := f.lineTable(u)
+			var row lineRow
+			lineOK := false
+			if lt != nil {
+				row, lineOK = lt.find(addr)
+			}
+			if fi < 0 && !lineOK {
+				continue
+			}
+			loc.Found = true
+			first := SourceFrame{}
+			if lineOK {
+				file := row.file
+				if bfd240 && row.fileUnset && lt.version >= 5 {
+					file = 0
+				}
+				first.File, first.Line, first.Column, first.Discriminator = lt.fileName(file), int(row.line), int(row.col), int(row.disc)
+			}
+			if fi < 0 || !u.funcs[fi].linkage {
+				if s, ok := f.symbolFor(addr, st); ok {
+					first.Func = s.Name
+					if !lineOK {
+						first.File = s.File
+					}
+				} else if fi >= 0 {
+					first.Func = u.funcs[fi].name
+				}
+				if fi < 0 {
+					loc.Frames = []SourceFrame{first}
+					return loc
+				}
+			} else {
+				first.Func = u.funcs[fi].name
+			}
+			loc.Frames = []SourceFrame{first}
+			for fn := u.funcs[fi]; fn.inlined && fn.parent >= 0; fn = u.funcs[fn.parent] {
+				loc.Frames[len(loc.Frames)-1].Inlined = true
+				caller := u.funcs[fn.parent]
+				sf := SourceFrame{Func: caller.name, Line: fn.callLine, Column: fn.callCol}
+				if lt != nil {
+					sf.File = lt.fileName(fn.callFile)
+				}
+				loc.Frames = append(loc.Frames, sf)
+			}
+			return loc
+		}
+	}
+	if s, ok := f.symbolFor(addr, st); ok {
+		loc.Found = true
+		loc.Frames = []SourceFrame{{Func: s.Name, File: s.File}}
+	}
+	return loc
+}
