@@ -29,7 +29,11 @@ func newRootCmd() *cobra.Command {
 
 // subcommands lists every subcommand; add a line when a command file lands.
 func subcommands() []*cobra.Command {
-	return []*cobra.Command{}
+	return []*cobra.Command{
+		newBuildCmd(),
+		newLayersCmd(),
+		newSymbolizeCmd(),
+	}
 }
 
 // exitError carries a process exit status out of a command (the guest's own
