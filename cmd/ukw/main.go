@@ -32,7 +32,6 @@ func subcommands() []*cobra.Command {
 	return []*cobra.Command{
 		newBuildCmd(),
 		newLayersCmd(),
-		newSymbolizeCmd(),
 	}
 }
 

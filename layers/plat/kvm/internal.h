@@ -1,0 +1,7 @@
+/* plat/kvm internals shared by its own sources. */
+#ifndef UKW_PLAT_KVM_INTERNAL_H
+#define UKW_PLAT_KVM_INTERNAL_H
+#include <stdint.h>
+void ukw_console_init(uint64_t host_features);
+void ukw_bootinfo_parse(uint64_t magic, uint64_t info);
+#endif
