@@ -2,6 +2,7 @@ package libvirt
 
 import (
 	"fmt"
+	"time"
 
 	"ukw/guest"
 )
@@ -27,7 +28,7 @@ func Attach(conn *Conn, name string, opts AttachOptions) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Machine{conn: conn, dom: d, info: info, sshDest: opts.SSH, state: guest.Running}
+	m := &Machine{conn: conn, dom: d, info: info, sshDest: opts.SSH, state: guest.Running, created: time.Now()}
 	if info.State == "paused" {
 		m.state = guest.Stopped
 	}

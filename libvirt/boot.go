@@ -63,17 +63,28 @@ func Boot(cfg guest.Config, opts Options) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := boot(conn, cfg, opts)
+	tl := &timeline{t0: t0}
+	tl.mark("connected")
+	m, err := boot(conn, cfg, opts, tl)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
 	m.ownConn = true
-	m.created = t0
 	return m, nil
 }
 
-func boot(conn *Conn, cfg guest.Config, opts Options) (*Machine, error) {
+// timeline collects marks before the Machine exists.
+type timeline struct {
+	t0    time.Time
+	marks []guest.Mark
+}
+
+func (t *timeline) mark(name string) {
+	t.marks = append(t.marks, guest.Mark{Name: name, At: time.Since(t.t0)})
+}
+
+func boot(conn *Conn, cfg guest.Config, opts Options, tl *timeline) (*Machine, error) {
 	accel, err := chooseAccel(conn, opts.Accel)
 	if err != nil {
 		return nil, err
@@ -102,6 +113,7 @@ func boot(conn *Conn, cfg guest.Config, opts Options) (*Machine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("libvirt: %w", err)
 	}
+	tl.mark("image uploaded")
 	spec := domainSpec{
 		Name: name, Accel: accel, Machine: opts.Machine, Kernel: kernel, Cmdline: cfg.Cmdline,
 		MemoryMiB: cfg.MemoryMiB, CPUs: cfg.CPUs,
@@ -121,6 +133,7 @@ func boot(conn *Conn, cfg guest.Config, opts Options) (*Machine, error) {
 		conn.deleteVolume(pool, volName)
 		return nil, err
 	}
+	tl.mark("domain created")
 	xmlDesc, err := conn.lv.DomainGetXMLDesc(dom, 0)
 	if err != nil {
 		conn.lv.DomainDestroy(dom)
@@ -133,13 +146,15 @@ func boot(conn *Conn, cfg guest.Config, opts Options) (*Machine, error) {
 		conn.deleteVolume(pool, volName)
 		return nil, err
 	}
-	m := &Machine{conn: conn, dom: dom, info: info, booted: true, state: guest.Stopped, sshDest: opts.SSH}
+	m := &Machine{conn: conn, dom: dom, info: info, booted: true, state: guest.Stopped, sshDest: opts.SSH,
+		created: tl.t0, marks: tl.marks}
 	hv, _ := conn.Hypervisor()
 	m.caps = guest.Caps{Backend: "libvirt", Hypervisor: fmt.Sprintf("%s, %s, %s on %s", hv, accelName(accel), spec.Machine, conn.URI())}
 	if err := m.setup(cfg.Timeout, golibvirt.OptString{"serial0"}); err != nil {
 		m.Close()
 		return nil, err
 	}
+	m.mark("ready")
 	return m, nil
 }
 

@@ -40,9 +40,39 @@ type Machine struct {
 	ran     time.Duration // running time before runFrom
 	runFrom time.Time     // when the current run began (zero when stopped)
 	closed  bool
+	marks   []guest.Mark
 }
 
-var _ guest.Machine = (*Machine)(nil)
+// mark records a named instant on the timeline (guest.Timeliner).
+func (m *Machine) mark(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.marks = append(m.marks, guest.Mark{Name: name, At: time.Since(m.created)})
+}
+
+// markOnce records name unless it is already on the timeline.
+func (m *Machine) markOnce(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range m.marks {
+		if k.Name == name {
+			return
+		}
+	}
+	m.marks = append(m.marks, guest.Mark{Name: name, At: time.Since(m.created)})
+}
+
+// Timeline reports how the machine's start-up and run went.
+func (m *Machine) Timeline() []guest.Mark {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]guest.Mark(nil), m.marks...)
+}
+
+var (
+	_ guest.Machine   = (*Machine)(nil)
+	_ guest.Timeliner = (*Machine)(nil)
+)
 
 // Name returns the libvirt domain name.
 func (m *Machine) Name() string { return m.dom.Name }
@@ -128,6 +158,7 @@ func (m *Machine) Continue() error {
 	if err := m.checkLive(); err != nil {
 		return err
 	}
+	m.markOnce("first continue")
 	if m.dbg != nil {
 		m.setState(guest.Running)
 		return m.dbg.Continue()
@@ -307,5 +338,6 @@ func (m *Machine) finish(ev guest.Event, destroy bool) {
 		}
 		ev = e
 	}
+	m.mark("exit")
 	m.Publish(ev)
 }

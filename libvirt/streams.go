@@ -16,6 +16,7 @@ type consoleWriter struct{ m *Machine }
 
 func (w consoleWriter) Write(p []byte) (int, error) {
 	if len(p) > 0 {
+		w.m.markOnce("first console byte")
 		w.m.Publish(guest.ConsoleEvent{Data: append([]byte(nil), p...)})
 	}
 	return len(p), nil
@@ -31,6 +32,7 @@ type exitWriter struct {
 func (w *exitWriter) Write(p []byte) (int, error) {
 	if len(p) > 0 {
 		status := int(p[0])
+		w.m.markOnce("exit byte")
 		w.once.Do(func() {
 			go w.m.finish(guest.ExitEvent{Exit: guest.Exit{How: guest.ExitPort, Status: status, Port: ExitIOBase}}, true)
 		})

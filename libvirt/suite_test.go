@@ -114,3 +114,30 @@ func waitConsole(t *testing.T, ch <-chan guest.Event, want string, timeout time.
 		}
 	}
 }
+
+// TestTimeline prints where a libvirt boot spends its time (docs/libvirt.md).
+func TestTimeline(t *testing.T) {
+	kernel := testKernel(t)
+	daemon(t)
+	for _, accel := range []string{"kvm", "tcg"} {
+		t.Run(accel, func(t *testing.T) {
+			if accel == "kvm" {
+				if ok, _ := daemon(t).HasKVM(); !ok {
+					t.Skip("skipping: the libvirt host has no KVM")
+				}
+			}
+			m, err := Boot(guest.Config{Image: kernel, Cmdline: "exit=3", MemoryMiB: 16}, Options{URI: testURI(), Accel: accel})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			_, final := run(t, m, 60*time.Second)
+			if ex, ok := final.(guest.ExitEvent); !ok || ex.Exit.Status != 3 {
+				t.Fatalf("final %#v", final)
+			}
+			for _, k := range m.Timeline() {
+				t.Logf("%-20s %v", k.Name, k.At.Round(time.Millisecond))
+			}
+		})
+	}
+}

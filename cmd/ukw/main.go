@@ -33,6 +33,8 @@ func subcommands() []*cobra.Command {
 		newBuildCmd(),
 		newLayersCmd(),
 		newSymbolizeCmd(),
+		newPsCmd(),
+		newStopCmd(),
 	}
 }
 
