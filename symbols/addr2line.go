@@ -157,7 +157,7 @@ func (f *File) Symbolize(out io.Writer, in io.Reader, args []string, o Addr2line
 	}
 	if len(args) > 0 {
 		for _, a := range args {
-			WriteAddr2line(w, f.lookup(ParseAddr2lineAddr(a), st), o)
+			WriteAddr2line(w, f.lookup(ParseAddr2lineAddr(a), st, false), o)
 		}
 		return w.Flush()
 	}
@@ -165,7 +165,7 @@ func (f *File) Symbolize(out io.Writer, in io.Reader, args []string, o Addr2line
 	for {
 		line, err := br.ReadString('\n')
 		if line != "" {
-			WriteAddr2line(w, f.lookup(ParseAddr2lineAddr(line), st), o)
+			WriteAddr2line(w, f.lookup(ParseAddr2lineAddr(line), st, false), o)
 		}
 		if err == io.EOF {
 			break

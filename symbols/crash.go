@@ -110,7 +110,7 @@ func WriteCrashReport(w io.Writer, f *File, c Crash, o ReportOptions) error {
 	if len(frames) == 0 {
 		fr := Frame{PC: pc, Regs: c.Regs, How: "stop"}
 		if f != nil {
-			fr.Loc = f.Lookup(pc)
+			fr.Loc = f.LookupGDB(pc)
 		}
 		frames = []Frame{fr}
 	}

@@ -72,7 +72,6 @@ func hexList(addrs []uint64) string {
 	return b.String()
 }
 
-
 // gnumachELF unpacks the Debian gnumach -dbg kernel (DWARF 5, 3027
 // symbols) into a temp file.
 func gnumachELF(t testing.TB) string {

@@ -29,6 +29,8 @@ type lineSeq struct {
 	// lookup is the BFD view: sorted by address, consecutive rows at the
 	// same address collapsed to the last one (binutils dwarf2.c add_line_info).
 	lookup []lineRow
+	// sorted is rows stably sorted by address, duplicates kept (gdb's view).
+	sorted []lineRow
 }
 
 func (s *lineSeq) high() uint64 { return s.lookup[len(s.lookup)-1].addr }
@@ -398,6 +400,7 @@ func (t *lineTable) index() {
 		rows := make([]lineRow, len(s.rows))
 		copy(rows, s.rows)
 		sort.SliceStable(rows, func(i, j int) bool { return rows[i].addr < rows[j].addr })
+		s.sorted = append([]lineRow(nil), rows...)
 		out := rows[:0]
 		for _, rw := range rows {
 			if n := len(out); n > 0 && out[n-1].addr == rw.addr && out[n-1].endSeq == rw.endSeq {
@@ -450,6 +453,29 @@ func (t *lineTable) find(addr uint64) (lineRow, bool) {
 	j := sort.Search(len(rows), func(j int) bool { return rows[j].addr > addr }) - 1
 	if j < 0 || j+1 >= len(rows) || rows[j].endSeq {
 		return lineRow{}, false
+	}
+	return rows[j], true
+}
+
+// findStmt returns the row covering addr the way gdb's find_pc_sect_line
+// does: the last row at or below addr; if that row is not a statement, an
+// is_stmt row at the same address just before it wins.
+func (t *lineTable) findStmt(addr uint64) (lineRow, bool) {
+	i := sort.Search(len(t.seqs), func(i int) bool { return t.seqs[i].high() > addr })
+	if i == len(t.seqs) || addr < t.seqs[i].low {
+		return lineRow{}, false
+	}
+	rows := t.seqs[i].sorted
+	j := sort.Search(len(rows), func(j int) bool { return rows[j].addr > addr }) - 1
+	if j < 0 || rows[j].endSeq {
+		return lineRow{}, false
+	}
+	k := j
+	for k > 0 && rows[k-1].addr == rows[k].addr && rows[k-1].line != 0 && !rows[k].isStmt {
+		k--
+	}
+	if rows[k].isStmt {
+		j = k
 	}
 	return rows[j], true
 }

@@ -54,7 +54,13 @@ func (l Location) String() string {
 // Lookup symbolizes addr: function, file:line with the inline chain, and
 // symbol+offset. It follows binutils addr2line's rules so `ukw symbolize`
 // prints the same thing (docs/symbols.md lists where and why they differ).
-func (f *File) Lookup(addr uint64) Location { return f.lookup(addr, nil) }
+func (f *File) Lookup(addr uint64) Location { return f.lookup(addr, nil, false) }
+
+// LookupGDB is Lookup with gdb's choice of line row: where several rows
+// share an address, gdb reports the is_stmt one (find_pc_sect_line),
+// binutils the last one. Backtraces, crash reports and stops use it, so
+// they show what gdb shows.
+func (f *File) LookupGDB(addr uint64) Location { return f.lookup(addr, nil, true) }
 
 // bfdState is the state binutils 2.40 keeps between addr2line queries, so
 // that `ukw symbolize` output stays byte-identical:
@@ -90,7 +96,7 @@ func (f *File) symbolFor(addr uint64, st *bfdState) (*Symbol, bool) {
 	return s, ok
 }
 
-func (f *File) lookup(addr uint64, st *bfdState) Location {
+func (f *File) lookup(addr uint64, st *bfdState, gdb bool) Location {
 	bfd240 := st != nil
 	loc := Location{Addr: addr}
 	if s, off, ok := f.SymbolAt(addr); ok {
@@ -106,7 +112,11 @@ func (f *File) lookup(addr uint64, st *bfdState) Location {
 			var row lineRow
 			lineOK := false
 			if lt != nil {
-				row, lineOK = lt.find(addr)
+				if gdb {
+					row, lineOK = lt.findStmt(addr)
+				} else {
+					row, lineOK = lt.find(addr)
+				}
 			}
 			if fi < 0 && !lineOK {
 				continue

@@ -145,7 +145,7 @@ func (f *File) UnwindN(regs Regs, mem Memory, maxDepth int) Backtrace {
 		if caller {
 			lookPC--
 		}
-		cur.Loc = f.Lookup(lookPC)
+		cur.Loc = f.LookupGDB(lookPC)
 		cur.Loc.Addr = cur.PC
 		next, how, exc, reason := f.step(&cur, lookPC, mem)
 		bt.Frames = append(bt.Frames, cur)
@@ -200,7 +200,14 @@ func (f *File) step(cur *Frame, lookPC uint64, mem Memory) (Regs, string, *Excep
 		}
 		return Regs{}, "", nil, reason
 	}
-	// No CFI: follow the frame-pointer chain (push %rbp; mov %rsp,%rbp).
+	// No CFI. In the innermost (or an interrupted) frame the pc may sit
+	// in the prologue, before rbp is set up: look at the code.
+	if lookPC == cur.PC {
+		if next, ok := f.prologueStep(cur, mem); ok {
+			return next, "frame pointer", nil, ""
+		}
+	}
+	// Follow the frame-pointer chain (push %rbp; mov %rsp,%rbp).
 	rbp, ok := cur.Regs.Get(RegRBP)
 	if !ok || rbp == 0 || rbp%8 != 0 || rbp < cur.Regs.SP() {
 		return Regs{}, "", nil, fmt.Sprintf("no unwind info for %#x and no frame pointer", lookPC)
@@ -364,4 +371,55 @@ func dwarfRegs(r Regs) *op.DwarfRegisters {
 		}
 	}
 	return op.NewDwarfRegisters(0, list, binary.LittleEndian, RegRIP, RegRSP, RegRBP, 0)
+}
+
+// prologueStep unwinds a frame whose pc is at one of the first
+// instructions of a standard prologue ([endbr64;] push %rbp; mov %rsp,%rbp),
+// where the rbp chain does not describe the frame yet.
+func (f *File) prologueStep(cur *Frame, mem Memory) (Regs, bool) {
+	s, ok := f.findFunction(cur.PC)
+	if !ok || s.Kind != SymFunc {
+		return Regs{}, false
+	}
+	var code [8]byte
+	if _, err := mem.ReadAt(code[:], int64(s.Addr)); err != nil {
+		return Regs{}, false
+	}
+	start := s.Addr
+	c := code[:]
+	if c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa { // endbr64
+		start += 4
+		c = c[4:]
+	}
+	sp := cur.Regs.SP()
+	var retAt, bpAt uint64
+	switch {
+	case cur.PC <= start: // nothing pushed yet
+		retAt = sp
+	case c[0] == 0x55 && cur.PC == start+1: // after push %rbp
+		bpAt, retAt = sp, sp+8
+	default:
+		return Regs{}, false
+	}
+	ret, err := readU64(mem, retAt)
+	if err != nil {
+		return Regs{}, false
+	}
+	next := cur.Regs
+	for n := 0; n < NumRegs; n++ {
+		if !calleeSaved(n) {
+			next.Forget(n)
+		}
+	}
+	if bpAt != 0 {
+		bp, err := readU64(mem, bpAt)
+		if err != nil {
+			return Regs{}, false
+		}
+		next.Set(RegRBP, bp)
+	}
+	next.Set(RegRIP, ret)
+	next.Set(RegRSP, retAt+8)
+	cur.CFA = retAt + 8
+	return next, true
 }
