@@ -56,29 +56,13 @@ _start_pvh:                     /* PVH: ebx = struct hvm_start_info */
 	mov $0x336ec578, %edi
 	mov %ebx, %esi
 1:
-	/* Identity-map the first GiB with 2 MiB pages. The tables live in .bss,
-	 * which every loader zeroes; only the used entries are written. */
-	movl $(boot_pdpt + 3), boot_pml4
-	movl $(boot_pd + 3), boot_pdpt
-	mov $boot_pd, %edx
-	mov $0x83, %eax                 /* present, writable, 2 MiB page */
-	mov $128, %ecx                  /* 512 entries, 4 per iteration */
-2:	mov %eax, 0(%edx)
-	add $0x200000, %eax
-	mov %eax, 8(%edx)
-	add $0x200000, %eax
-	mov %eax, 16(%edx)
-	add $0x200000, %eax
-	mov %eax, 24(%edx)
-	add $0x200000, %eax
-	add $32, %edx
-	dec %ecx
-	jnz 2b
-
+	/* The identity map is prebuilt (below); link its top two levels. */
+	movl $(ukw_boot_pdpt + 3), ukw_boot_pml4
+	movl $(ukw_boot_pd + 3), ukw_boot_pdpt
 	mov %cr4, %eax
 	or $0x20, %eax                  /* CR4.PAE */
 	mov %eax, %cr4
-	mov $boot_pml4, %eax
+	mov $ukw_boot_pml4, %eax
 	mov %eax, %cr3
 	mov $0xC0000080, %ecx           /* IA32_EFER */
 	rdmsr
@@ -101,6 +85,12 @@ from32:
 	.type _start64, @function
 _start64:
 	cli
+	lea ukw_boot_pdpt + 3(%rip), %rax
+	mov %rax, ukw_boot_pml4(%rip)
+	lea ukw_boot_pd + 3(%rip), %rax
+	mov %rax, ukw_boot_pdpt(%rip)
+	lea ukw_boot_pml4(%rip), %rax   /* our map: page 0 and the stack guard unmapped */
+	mov %rax, %cr3
 	lgdt ukw_gdt_ptr(%rip)
 	lea common64(%rip), %rax
 	pushq $0x08
@@ -149,11 +139,42 @@ ukw_gdt_ptr:                    /* 10-byte pseudo-descriptor; 32-bit lgdt reads 
 	.word ukw_gdt_end - ukw_gdt - 1
 	.quad ukw_gdt
 
+/* ---- Page tables: the first GiB identity-mapped, writable. The first
+ * 2 MiB use 4 KiB pages so that page 0 stays unmapped (NULL dereferences
+ * fault) and cpu.c can unmap the guard page below the boot stack; the rest
+ * are 2 MiB pages. Intel SDM Vol. 3A 4.5 (4-level paging). The PD and PT
+ * entries are assemble-time constants in .data (8 KiB); the PML4 and PDPT
+ * are in .bss and get their one entry at boot. ---- */
+	.section .bss.pagetables, "aw", @nobits
+	.align 4096
+	.globl ukw_boot_pml4, ukw_boot_pt
+ukw_boot_pml4:                          /* [0] linked at boot */
+	.space 4096
+ukw_boot_pdpt:                          /* [0] linked at boot */
+	.space 4096
+
+	.section .data.pagetables, "aw"
+	.align 4096
+ukw_boot_pd:
+	.quad ukw_boot_pt + 3
+	.set addr, 0x200000
+	.rept 511
+	.quad addr + 0x83               /* present, writable, 2 MiB page */
+	.set addr, addr + 0x200000
+	.endr
+ukw_boot_pt:
+	.quad 0                         /* page 0: not present */
+	.set addr, 0x1000
+	.rept 511
+	.quad addr + 3                  /* present, writable */
+	.set addr, addr + 0x1000
+	.endr
+
 	.section .bss
 	.align 4096
-boot_pml4:	.space 4096
-boot_pdpt:	.space 4096
-boot_pd:	.space 4096
+	.globl __boot_stack_guard
+__boot_stack_guard:                     /* unmapped by cpu.c */
+	.space 4096
 	.globl __boot_stack_bottom, __boot_stack_top
 __boot_stack_bottom:
 	.space CONFIG_X86_64_STACK_KIB * 1024

@@ -4,6 +4,8 @@
 #include <ukw/arch.h>
 
 extern uint64_t ukw_gdt[];
+extern uint64_t ukw_boot_pt[];
+extern char __boot_stack_guard[];
 extern char ukw_isr_table[];
 
 struct tss64 {
@@ -53,6 +55,14 @@ void ukw_arch_entry(uint64_t magic, uint64_t info)
 	}
 	struct desc_ptr p = { sizeof idt - 1, (uint64_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(p));
+
+	/* the guard page below the boot stack: a stack overflow faults there
+	 * (and the #DF that follows runs on IST1) */
+	uint64_t guard = (uint64_t)__boot_stack_guard;
+	if (guard < 0x200000) {
+		ukw_boot_pt[guard >> 12] = 0;
+		__asm__ volatile("invlpg (%0)" : : "r"(guard) : "memory");
+	}
 
 	ukw_plat_entry(magic, info);
 }
