@@ -1,0 +1,176 @@
+package libvirt
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"ukw/guest"
+	"ukw/internal/testenv"
+)
+
+// virshDomain starts the test kernel the way a user with existing
+// infrastructure would: `virsh create` of testdata/libvirt/virsh-domain.xml,
+// not through ukw. It returns the domain name and its GDB port.
+func virshDomain(t *testing.T, c *Conn) (string, int) {
+	t.Helper()
+	virsh := testenv.Tool(t, "virsh")
+	kernel := testKernel(t)
+	// libvirt's QEMU runs as another user: give it a directory it can enter.
+	dir, err := os.MkdirTemp("", "ukw-libvirt-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(dir, "kernel.elf")
+	data, err := os.ReadFile(kernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(img, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := os.ReadFile("../testdata/libvirt/virsh-domain.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.Atoi(addr[strings.LastIndexByte(addr, ':')+1:])
+	name := "virsh-test-" + randomID()
+	x := strings.NewReplacer("@NAME@", name, "@KERNEL@", img, "@PORT@", strconv.Itoa(port)).Replace(string(tmpl))
+	if ok, _ := c.HasKVM(); !ok {
+		x = strings.Replace(x, "type='kvm'", "type='qemu'", 1)
+	}
+	xf := filepath.Join(dir, "domain.xml")
+	if err := os.WriteFile(xf, []byte(x), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	uri := testURI()
+	if uri == "" {
+		uri = DefaultURI
+	}
+	if out, err := exec.Command(virsh, "-c", uri, "create", xf).CombinedOutput(); err != nil {
+		t.Fatalf("virsh create: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command(virsh, "-c", uri, "destroy", name).Run() })
+	return name, port
+}
+
+func TestListFindsVirshDomain(t *testing.T) {
+	c := daemon(t)
+	name, port := virshDomain(t, c)
+	list, err := c.List(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found *DomainInfo
+	for i := range list {
+		if list[i].Name == name {
+			found = &list[i]
+		}
+	}
+	if found == nil {
+		t.Fatalf("List does not show %s: %+v", name, list)
+	}
+	if found.Ukw || found.GDB != fmt.Sprintf("127.0.0.1:%d", port) || found.State != "running" {
+		t.Fatalf("List shows %+v, want a running non-ukw domain with gdb 127.0.0.1:%d", *found, port)
+	}
+	if os.Geteuid() == 0 && !c.Remote() && (found.Started.IsZero() || found.Uptime <= 0 || found.Uptime > time.Minute) {
+		t.Errorf("uptime of a local domain not found from its QEMU process: %+v", *found)
+	}
+	var buf bytes.Buffer
+	if err := WriteList(&buf, list, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), name) || !strings.Contains(buf.String(), "(not ukw)") {
+		t.Fatalf("ps table lacks the domain:\n%s", buf.String())
+	}
+	t.Logf("\n%s", buf.String())
+}
+
+// TestVirshDomainStubIsReal checks the GDB address List reports against
+// Debian's gdb, a real peer: it must stop the guest in the test kernel's loop.
+func TestVirshDomainStubIsReal(t *testing.T) {
+	gdb := testenv.Tool(t, "gdb")
+	c := daemon(t)
+	name, _ := virshDomain(t, c)
+	info, err := c.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kernel := testKernel(t)
+	out, err := exec.Command(gdb, "-nx", "-q", "-batch",
+		"-ex", "set architecture i386:x86-64",
+		"-ex", "target remote "+info.GDB,
+		"-ex", "hbreak leaf",
+		"-ex", "continue",
+		"-ex", "info symbol $pc",
+		kernel).CombinedOutput()
+	if err != nil {
+		t.Fatalf("gdb: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "leaf in section .text") {
+		t.Fatalf("gdb did not stop in leaf through %s:\n%s", info.GDB, out)
+	}
+}
+
+func TestAttachVirshDomain(t *testing.T) {
+	c := daemon(t)
+	name, _ := virshDomain(t, c)
+	m, err := Attach(c, name, AttachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Info().Ukw || m.Info().GDB == "" {
+		t.Fatalf("Attach info %+v", m.Info())
+	}
+	ch, cancel := m.Subscribe()
+	// The console is live: stopping and resuming through libvirt (no
+	// debugger yet) or through the stub must not end the guest.
+	if err := m.Interrupt(); err != nil && m.dbg == nil {
+		t.Fatal(err)
+	}
+	if m.dbg == nil {
+		if st := waitStop(t, ch, 10*time.Second); st.Reason != guest.StopInterrupt {
+			t.Fatalf("stop %+v", st)
+		}
+		if err := m.Continue(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Close detaches: the domain keeps running.
+	info, err := c.Lookup(name)
+	if err != nil || info.State != "running" {
+		t.Fatalf("after Close the domain is %+v (%v), want running", info, err)
+	}
+}
+
+func TestStop(t *testing.T) {
+	c := daemon(t)
+	name, _ := virshDomain(t, c)
+	if err := c.Stop(name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Lookup(name); err == nil {
+		t.Fatalf("%s still exists after Stop", name)
+	}
+	if err := c.Stop(name); err == nil {
+		t.Fatal("Stop of a missing domain succeeded")
+	}
+}
