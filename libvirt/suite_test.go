@@ -33,8 +33,22 @@ func backends() []backend {
 
 func TestExampleSuite(t *testing.T) {
 	kernel := testKernel(t)
+	hello := buildExample(t, "hello")
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
+			t.Run("hello", func(t *testing.T) {
+				m := b.boot(t, guest.Config{Image: hello.Image, ELF: hello.ELF, Cmdline: hello.Cmdline + " --exit=5", MemoryMiB: hello.MemoryMiB})
+				defer m.Close()
+				console, final := run(t, m, 120*time.Second)
+				for _, want := range []string{"Hello from ukw!", "argv[2]=world", "exit status 5\n"} {
+					if !strings.Contains(console, want) {
+						t.Errorf("console %q lacks %q", console, want)
+					}
+				}
+				if ex, ok := final.(guest.ExitEvent); !ok || ex.Exit.How != guest.ExitPort || ex.Exit.Status != 5 {
+					t.Fatalf("final event %#v, want exit status 5 (console %q)", final, console)
+				}
+			})
 			t.Run("console-and-exit-status", func(t *testing.T) {
 				m := b.boot(t, guest.Config{Image: kernel, Cmdline: "exit=7 from-the-suite", MemoryMiB: 16})
 				defer m.Close()

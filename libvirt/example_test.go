@@ -1,0 +1,48 @@
+package libvirt
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"ukw/build"
+	"ukw/internal/testenv"
+)
+
+// buildExample builds examples/NAME in a copy under a temporary directory
+// (the shared tree stays clean) and returns the build result.
+func buildExample(t *testing.T, name string) *build.Result {
+	t.Helper()
+	testenv.Tool(t, "gcc", "ld", "objcopy")
+	src := filepath.Join("..", "examples", name)
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app, err := build.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := build.Build(context.Background(), app, build.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("building examples/%s: %v", name, err)
+	}
+	return res
+}
