@@ -1,0 +1,191 @@
+package vmm
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// A small, bounds-checked ELF reader for what booting needs: the header,
+// PT_LOAD segments and notes (System V ABI, "ELF Header", "Program
+// Header", "Note Section"). debug/elf is not used so that every field of an
+// untrusted image is checked here, with an error that names it.
+
+const (
+	elfClass32 = 1
+	elfClass64 = 2
+
+	emX86    = 3  // EM_386
+	emX86_64 = 62 // EM_X86_64
+
+	ptLoad = 1
+	ptNote = 4
+
+	shtNote = 7
+)
+
+type elfProg struct {
+	typ    uint32
+	off    uint64
+	vaddr  uint64
+	paddr  uint64
+	filesz uint64
+	memsz  uint64
+}
+
+type elfNote struct {
+	name string
+	typ  uint32
+	desc []byte
+}
+
+type elfFile struct {
+	class   int
+	machine uint16
+	entry   uint64
+	progs   []elfProg
+	notes   []elfNote
+}
+
+func isELF(data []byte) bool {
+	return len(data) >= 4 && string(data[:4]) == "\x7fELF"
+}
+
+// span checks that [off, off+n) lies inside data and returns it.
+func span(data []byte, off, n uint64, what string) ([]byte, error) {
+	if off > uint64(len(data)) || n > uint64(len(data))-off {
+		return nil, fmt.Errorf("%s [%#x,+%#x) lies outside the %d-byte file", what, off, n, len(data))
+	}
+	return data[off : off+n], nil
+}
+
+func parseELF(data []byte) (*elfFile, error) {
+	if len(data) < 52 {
+		return nil, fmt.Errorf("ELF header truncated: file is %d bytes", len(data))
+	}
+	if data[5] != 1 {
+		return nil, fmt.Errorf("ELF e_ident[EI_DATA] = %d: only little-endian images boot on x86", data[5])
+	}
+	le := binary.LittleEndian
+	f := &elfFile{class: int(data[4]), machine: le.Uint16(data[18:])}
+	var phoff, phentsize, phnum, shoff, shentsize, shnum uint64
+	switch f.class {
+	case elfClass32:
+		f.entry = uint64(le.Uint32(data[24:]))
+		phoff = uint64(le.Uint32(data[28:]))
+		shoff = uint64(le.Uint32(data[32:]))
+		phentsize, phnum = uint64(le.Uint16(data[42:])), uint64(le.Uint16(data[44:]))
+		shentsize, shnum = uint64(le.Uint16(data[46:])), uint64(le.Uint16(data[48:]))
+		if phnum > 0 && phentsize < 32 {
+			return nil, fmt.Errorf("ELF32 e_phentsize %d is smaller than a program header (32)", phentsize)
+		}
+		if shnum > 0 && shentsize < 40 {
+			shnum = 0 // sections are optional for booting: ignore a bad table
+		}
+	case elfClass64:
+		if len(data) < 64 {
+			return nil, fmt.Errorf("ELF64 header truncated: file is %d bytes", len(data))
+		}
+		f.entry = le.Uint64(data[24:])
+		phoff = le.Uint64(data[32:])
+		shoff = le.Uint64(data[40:])
+		phentsize, phnum = uint64(le.Uint16(data[54:])), uint64(le.Uint16(data[56:]))
+		shentsize, shnum = uint64(le.Uint16(data[58:])), uint64(le.Uint16(data[60:]))
+		if phnum > 0 && phentsize < 56 {
+			return nil, fmt.Errorf("ELF64 e_phentsize %d is smaller than a program header (56)", phentsize)
+		}
+		if shnum > 0 && shentsize < 64 {
+			shnum = 0
+		}
+	default:
+		return nil, fmt.Errorf("ELF e_ident[EI_CLASS] = %d: neither ELF32 (1) nor ELF64 (2)", f.class)
+	}
+	if phnum == 0 {
+		return nil, fmt.Errorf("ELF has no program headers (e_phnum = 0): nothing to load")
+	}
+	if _, err := span(data, phoff, phnum*phentsize, "program header table"); err != nil {
+		return nil, err
+	}
+	for i := uint64(0); i < phnum; i++ {
+		h := data[phoff+i*phentsize:]
+		var p elfProg
+		p.typ = le.Uint32(h)
+		if f.class == elfClass32 {
+			p.off, p.vaddr, p.paddr = uint64(le.Uint32(h[4:])), uint64(le.Uint32(h[8:])), uint64(le.Uint32(h[12:]))
+			p.filesz, p.memsz = uint64(le.Uint32(h[16:])), uint64(le.Uint32(h[20:]))
+		} else {
+			p.off, p.vaddr, p.paddr = le.Uint64(h[8:]), le.Uint64(h[16:]), le.Uint64(h[24:])
+			p.filesz, p.memsz = le.Uint64(h[32:]), le.Uint64(h[40:])
+		}
+		switch p.typ {
+		case ptLoad:
+			if p.filesz > p.memsz {
+				return nil, fmt.Errorf("program header %d: p_filesz %#x > p_memsz %#x", i, p.filesz, p.memsz)
+			}
+			if _, err := span(data, p.off, p.filesz, fmt.Sprintf("program header %d's file data", i)); err != nil {
+				return nil, err
+			}
+			f.progs = append(f.progs, p)
+		case ptNote:
+			seg, err := span(data, p.off, p.filesz, fmt.Sprintf("note segment %d", i))
+			if err != nil {
+				return nil, err
+			}
+			ns, err := parseNotes(seg)
+			if err != nil {
+				return nil, fmt.Errorf("note segment %d: %w", i, err)
+			}
+			f.notes = append(f.notes, ns...)
+		}
+	}
+	// Notes in SHT_NOTE sections too (a linker script may leave them out of
+	// PT_NOTE). A broken section table is ignored: sections are optional.
+	if shnum > 0 && shnum <= 4096 {
+		if _, err := span(data, shoff, shnum*shentsize, "section table"); err == nil {
+			for i := uint64(0); i < shnum; i++ {
+				h := data[shoff+i*shentsize:]
+				if le.Uint32(h[4:]) != shtNote {
+					continue
+				}
+				var off, size uint64
+				if f.class == elfClass32 {
+					off, size = uint64(le.Uint32(h[16:])), uint64(le.Uint32(h[20:]))
+				} else {
+					off, size = le.Uint64(h[24:]), le.Uint64(h[32:])
+				}
+				if sec, err := span(data, off, size, "note section"); err == nil {
+					if ns, err := parseNotes(sec); err == nil {
+						f.notes = append(f.notes, ns...)
+					}
+				}
+			}
+		}
+	}
+	return f, nil
+}
+
+// parseNotes splits a note area: namesz, descsz, type, name, desc, each
+// padded to 4 bytes (System V ABI; Linux and Xen use 4-byte alignment on x86-64 too).
+func parseNotes(b []byte) ([]elfNote, error) {
+	le := binary.LittleEndian
+	var out []elfNote
+	for len(b) > 0 {
+		if len(b) < 12 {
+			return nil, fmt.Errorf("note header truncated (%d bytes left)", len(b))
+		}
+		namesz, descsz, typ := uint64(le.Uint32(b)), uint64(le.Uint32(b[4:])), le.Uint32(b[8:])
+		nameEnd := 12 + align4(namesz)
+		descEnd := nameEnd + align4(descsz)
+		if namesz > uint64(len(b)) || descsz > uint64(len(b)) || descEnd > uint64(len(b)) {
+			return nil, fmt.Errorf("note (namesz %d, descsz %d) runs past its area of %d bytes", namesz, descsz, len(b))
+		}
+		name := b[12 : 12+namesz]
+		if n := len(name); n > 0 && name[n-1] == 0 {
+			name = name[:n-1]
+		}
+		out = append(out, elfNote{name: string(name), typ: typ, desc: b[nameEnd : nameEnd+descsz]})
+		b = b[descEnd:]
+	}
+	return out, nil
+}
+
+func align4(n uint64) uint64 { return (n + 3) &^ 3 }

@@ -1,0 +1,542 @@
+package vmm
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"ukw/guest"
+	"ukw/vmm/kvm"
+)
+
+// Addresses KVM needs for its own structures on Intel (api.rst,
+// KVM_SET_TSS_ADDR and KVM_SET_IDENTITY_MAP_ADDR): just below the BIOS
+// area at 4 GiB, as QEMU and Firecracker place them.
+const (
+	tssAddr         = 0xfffbd000
+	identityMapAddr = 0xfffbc000
+	// consoleFlushAge bounds how long console bytes wait for a newline.
+	consoleFlushAge = 5 * time.Millisecond
+	consoleFlushLen = 4096
+	// watchdogPeriod is how often a vCPU that made no exit is checked for
+	// a hlt with interrupts off (which the in-kernel irqchip never reports).
+	watchdogPeriod = 10 * time.Millisecond
+	// kvmCapSetGuestDebug2 is KVM_CAP_SET_GUEST_DEBUG2: the supported control flags.
+	kvmCapSetGuestDebug2 = 195
+	kvmGuestDbgBlockIRQ  = 0x00100000 // KVM_GUESTDBG_BLOCKIRQ
+	crashStackLen        = 512
+)
+
+// vcpuState is everything the vCPU thread owns.
+type vcpuState struct {
+	m   *Machine
+	sys *kvm.System
+	vm  *kvm.VM
+	cpu *kvm.VCPU
+	mem []byte
+	dev *devices
+
+	probed bool
+	probe  probeResult
+	slots  [4]slot
+	sw     map[uint64]*swBreak // by virtual address
+
+	conBuf   []byte
+	conSince time.Time
+	conFirst bool
+	started  bool
+	runStart time.Time
+	budget   time.Duration // remaining Config.Timeout
+	closed   bool
+}
+
+type slot struct {
+	used bool
+	bp   guest.Breakpoint
+}
+
+type swBreak struct {
+	phys uint64
+	orig byte
+}
+
+// boot creates the VM, loads the image and prepares the vCPU at entry.
+// It runs on the vCPU thread.
+func (m *Machine) boot() (*vcpuState, error) {
+	v := &vcpuState{m: m, dev: newDevices(m.cfg.StrictIO), sw: map[uint64]*swBreak{}, budget: m.cfg.Timeout}
+	ok := false
+	defer func() {
+		if !ok {
+			v.teardown()
+		}
+	}()
+	var err error
+	if v.sys, err = kvm.Open(kvmDevice); err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	m.mark("open")
+	if v.vm, err = v.sys.CreateVM(); err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	if err := v.vm.SetTSSAddr(tssAddr); err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	if err := v.vm.SetIdentityMapAddr(identityMapAddr); err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	if err := v.vm.CreateIRQChip(); err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	if err := v.vm.CreatePIT2(kvm.KVM_PIT_SPEAKER_DUMMY); err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	v.mem, err = unix.Mmap(-1, 0, int(m.memSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	if err != nil {
+		return nil, fmt.Errorf("vmm: guest RAM: %w", err)
+	}
+	if err := v.vm.SetUserMemoryRegion(0, 0, 0, v.mem); err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	st, err := Load(m.image, v.mem, m.cfg.Cmdline, m.modules)
+	if err != nil {
+		return nil, fmt.Errorf("vmm: %s: %w", m.cfg.Image, err)
+	}
+	m.mark("load")
+	if v.cpu, err = v.vm.CreateVCPU(0); err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	cpuid, err := v.sys.SupportedCPUID()
+	if err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	if err := v.cpu.SetCPUID2(cpuid); err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	sregs, err := v.cpu.GetSregs()
+	if err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	EntrySregs(&sregs, st.Long)
+	if err := v.cpu.SetSregs(&sregs); err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	if err := v.cpu.SetRegs(&st.Regs); err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	m.kickMu.Lock()
+	m.kickCPU = v.cpu
+	m.kickMu.Unlock()
+	m.mark("vcpu ready")
+	ok = true
+	return v, nil
+}
+
+// teardown releases every handle; safe on a partly built state.
+func (v *vcpuState) teardown() {
+	v.m.kickMu.Lock()
+	if v.m.kickCPU == v.cpu {
+		v.m.kickCPU = nil
+	}
+	v.m.kickMu.Unlock()
+	if v.cpu != nil {
+		v.cpu.Close()
+	}
+	if v.vm != nil {
+		v.vm.Close()
+	}
+	if v.sys != nil {
+		v.sys.Close()
+	}
+	if v.mem != nil {
+		unix.Munmap(v.mem)
+		v.mem = nil
+	}
+	v.closed = true
+}
+
+// run enters the guest until a stop, exit or fault has been published.
+func (v *vcpuState) run(step bool) {
+	m := v.m
+	if !v.started {
+		v.started = true
+		v.runStart = time.Now()
+		m.mark("first instruction")
+	}
+	m.haltCheck.Store(false)
+	stopWatch := v.startWatchdog()
+	defer stopWatch()
+	if m.cfg.Timeout > 0 && v.budget <= 0 {
+		v.finishFault(guest.Fault{Kind: guest.FaultTimeout, Vector: -1, Detail: fmt.Sprintf("ran past the %v timeout", m.cfg.Timeout)}, true)
+		return
+	}
+	if done, stepped := v.stepOverBreakpoint(); done {
+		return
+	} else if stepped && step {
+		v.stop(guest.Stop{Reason: guest.StopStep})
+		return
+	}
+	if err := v.applyDebug(step); err != nil {
+		v.finishFault(guest.Fault{Kind: guest.FaultInternalError, Vector: -1, Detail: err.Error()}, true)
+		return
+	}
+	for {
+		dbg, done := v.runUntilDebug(step)
+		if done || v.classifyDebug(dbg, step) {
+			return
+		}
+	}
+}
+
+// runUntilDebug runs the guest, handling exits, until a KVM_EXIT_DEBUG
+// (returned) or a published end of the run (done).
+func (v *vcpuState) runUntilDebug(step bool) (kvm.DebugExit, bool) {
+	m := v.m
+	for {
+		err := v.cpu.Run()
+		m.exits.Add(1)
+		if errors.Is(err, kvm.ErrInterrupted) {
+			v.cpu.SetImmediateExit(false)
+			if v.onKick() {
+				return kvm.DebugExit{}, true
+			}
+			continue
+		}
+		if err != nil {
+			v.finishFault(guest.Fault{Kind: guest.FaultInternalError, Vector: -1, Detail: err.Error()}, true)
+			return kvm.DebugExit{}, true
+		}
+		e, err := v.cpu.Exit()
+		if err != nil {
+			v.finishFault(guest.Fault{Kind: guest.FaultInternalError, Vector: -1, Detail: err.Error()}, true)
+			return kvm.DebugExit{}, true
+		}
+		o := v.dev.handle(e, v.cpu.RunPage(), v.mem)
+		if dbg, isDebug, done := v.apply(&o); done || isDebug {
+			return dbg, done
+		}
+	}
+}
+
+// apply carries out an outcome. It reports a debug exit to classify, or
+// that the run ended.
+func (v *vcpuState) apply(o *outcome) (kvm.DebugExit, bool, bool) {
+	m := v.m
+	if len(o.console) > 0 {
+		v.console(o.console)
+	}
+	if len(o.logs) > 0 {
+		v.flushConsole()
+		for _, l := range o.logs {
+			m.Publish(guest.LogEvent{Msg: l})
+		}
+	}
+	if o.irq != nil {
+		if err := v.vm.IRQLine(irqCOM1, *o.irq); err != nil {
+			m.Publish(guest.LogEvent{Msg: "COM1 interrupt: " + err.Error()})
+		}
+	}
+	if o.trace != nil {
+		v.flushConsole()
+		m.Publish(guest.TraceEvent{Ring: *o.trace})
+	}
+	if o.hello {
+		v.updateCaps()
+	}
+	switch o.kind {
+	case outExit:
+		v.finishExit(o.exit)
+		return kvm.DebugExit{}, false, true
+	case outFault:
+		v.finishFault(o.fault, false)
+		return kvm.DebugExit{}, false, true
+	case outNeedRegs:
+		v.finishFault(o.fault, true)
+		return kvm.DebugExit{}, false, true
+	case outFrameStop:
+		v.frameStop(o)
+		return kvm.DebugExit{}, false, true
+	case outDebug:
+		return o.debug, true, false
+	case outInterrupted:
+		return kvm.DebugExit{}, false, v.onKick()
+	}
+	return kvm.DebugExit{}, false, false
+}
+
+// onKick handles the reasons a vCPU is kicked out of KVM_RUN. It reports
+// whether the run ended.
+func (v *vcpuState) onKick() bool {
+	m := v.m
+	if m.wantKill.Load() {
+		v.finishExit(guest.Exit{How: guest.ExitKilled})
+		return true
+	}
+	if m.timedOut.Load() {
+		v.finishFault(guest.Fault{Kind: guest.FaultTimeout, Vector: -1, Detail: fmt.Sprintf("ran past the %v timeout", m.cfg.Timeout)}, true)
+		return true
+	}
+	if m.wantIntr.Swap(false) {
+		v.stop(guest.Stop{Reason: guest.StopInterrupt})
+		return true
+	}
+	for drained := false; !drained; {
+		select {
+		case r := <-m.reqs:
+			if r.needStop || r.then != nil {
+				r.reply <- guest.ErrRunning
+			} else {
+				r.reply <- r.fn()
+			}
+		case p := <-m.consoleIn:
+			v.feedConsole(p)
+		default:
+			drained = true
+		}
+	}
+	if m.State() == guest.Finished {
+		return true
+	}
+	if m.haltCheck.Swap(false) {
+		if st, err := v.cpu.GetMPState(); err == nil && st == kvm.KVM_MP_STATE_HALTED {
+			if r, err := v.cpu.GetRegs(); err == nil && r.RFLAGS&guest.FlagIF == 0 {
+				v.finishExit(guest.Exit{How: guest.ExitHalted})
+				return true
+			}
+		}
+	}
+	if len(v.conBuf) > 0 {
+		v.flushConsole()
+	}
+	return false
+}
+
+// startWatchdog arms the timeout and the halted-vCPU check for one run.
+func (v *vcpuState) startWatchdog() func() {
+	m := v.m
+	stop := make(chan struct{})
+	started := time.Now()
+	var timer *time.Timer
+	if m.cfg.Timeout > 0 && v.budget > 0 {
+		timer = time.AfterFunc(v.budget, func() { m.timedOut.Store(true); m.kick() })
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(watchdogPeriod)
+		defer t.Stop()
+		last := m.exits.Load()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if n := m.exits.Load(); n == last {
+					m.haltCheck.Store(true)
+					m.kick()
+				} else {
+					last = n
+				}
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-done
+		if timer != nil {
+			timer.Stop()
+			v.budget -= time.Since(started)
+		}
+	}
+}
+
+func (v *vcpuState) feedConsole(p []byte) {
+	v.dev.uart.push(p...)
+	if lvl := v.dev.uart.irq(); lvl != v.dev.irqLevel {
+		v.dev.irqLevel = lvl
+		v.vm.IRQLine(irqCOM1, lvl)
+	}
+}
+
+func (v *vcpuState) console(b []byte) {
+	if !v.conFirst {
+		v.conFirst = true
+		v.m.mark("first console byte")
+	}
+	if len(v.conBuf) == 0 {
+		v.conSince = time.Now()
+	}
+	v.conBuf = append(v.conBuf, b...)
+	if b[len(b)-1] == '\n' || len(v.conBuf) >= consoleFlushLen || time.Since(v.conSince) > consoleFlushAge {
+		v.flushConsole()
+	}
+}
+
+func (v *vcpuState) flushConsole() {
+	if len(v.conBuf) == 0 {
+		return
+	}
+	v.m.Publish(guest.ConsoleEvent{Data: v.conBuf})
+	v.conBuf = nil
+}
+
+func (v *vcpuState) finishExit(x guest.Exit) {
+	v.flushConsole()
+	if v.started {
+		x.Elapsed = time.Since(v.runStart)
+	}
+	v.m.mark("exit")
+	v.m.state.Store(int32(guest.Finished))
+	v.m.Publish(guest.ExitEvent{Exit: x})
+}
+
+// finishFault publishes a fault; withRegs fills the registers and a copy
+// of the stack from the vCPU (a fault the guest did not describe itself).
+func (v *vcpuState) finishFault(f guest.Fault, withRegs bool) {
+	v.flushConsole()
+	if withRegs {
+		if r, err := v.regs(); err == nil {
+			f.Regs = r
+		}
+	} else if s, err := v.cpu.GetSregs(); err == nil {
+		// The crash record has GPRs and control registers; add the rest.
+		full := fullRegs(&kvm.Regs{}, &s, nil)
+		cs, ss := f.Regs.CS.Selector, f.Regs.SS.Selector
+		f.Regs.CS, f.Regs.DS, f.Regs.ES, f.Regs.FS, f.Regs.GS, f.Regs.SS = full.CS, full.DS, full.ES, full.FS, full.GS, full.SS
+		f.Regs.CS.Selector, f.Regs.SS.Selector = cs, ss
+		f.Regs.EFER, f.Regs.GDTBase, f.Regs.GDTLimit, f.Regs.IDTBase, f.Regs.IDTLimit = full.EFER, full.GDTBase, full.GDTLimit, full.IDTBase, full.IDTLimit
+	}
+	if len(f.Stack) == 0 && f.Regs.RSP != 0 {
+		buf := make([]byte, crashStackLen)
+		n := v.readPartial(f.Regs.RSP, buf)
+		if n > 0 {
+			f.StackAddr, f.Stack = f.Regs.RSP, buf[:n]
+		}
+	}
+	if v.started {
+		f.Detail += fmt.Sprintf(" (after %v)", time.Since(v.runStart).Round(time.Microsecond))
+	}
+	v.m.mark("exit")
+	v.m.state.Store(int32(guest.Finished))
+	v.m.Publish(guest.FaultEvent{Fault: f})
+}
+
+// stop publishes a stop; the machine is stopped when subscribers see it.
+func (v *vcpuState) stop(s guest.Stop) {
+	v.flushConsole()
+	if r, err := v.regs(); err == nil {
+		s.Regs = r
+		if s.PC == 0 {
+			s.PC = r.RIP
+		}
+	}
+	v.m.state.Store(int32(guest.Stopped))
+	v.m.Publish(guest.StopEvent{Stop: s})
+}
+
+// regs reads the full register set.
+func (v *vcpuState) regs() (guest.Regs, error) {
+	k, err := v.cpu.GetRegs()
+	if err != nil {
+		return guest.Regs{}, err
+	}
+	s, err := v.cpu.GetSregs()
+	if err != nil {
+		return guest.Regs{}, err
+	}
+	d, err := v.cpu.GetDebugRegs()
+	if err != nil {
+		return fullRegs(&k, &s, nil), nil
+	}
+	return fullRegs(&k, &s, &d), nil
+}
+
+// setRegs writes general, segment and control registers (debug registers
+// belong to the breakpoint code).
+func (v *vcpuState) setRegs(r *guest.Regs) error {
+	k := kvmFromRegs(r)
+	if err := v.cpu.SetRegs(&k); err != nil {
+		return err
+	}
+	s, err := v.cpu.GetSregs()
+	if err != nil {
+		return err
+	}
+	applySregs(&s, r)
+	return v.cpu.SetSregs(&s)
+}
+
+func (v *vcpuState) mmu() (mmu, error) {
+	s, err := v.cpu.GetSregs()
+	if err != nil {
+		return mmu{}, err
+	}
+	return mmu{cr0: s.CR0, cr3: s.CR3, cr4: s.CR4, efer: s.EFER}, nil
+}
+
+// access reads or writes guest memory page by page, bounds-checked, with
+// planted int3 bytes hidden from reads and preserved across writes.
+func (v *vcpuState) access(space guest.AddrSpace, addr uint64, buf []byte, write bool) error {
+	if v.mem == nil {
+		return guest.ErrFinished
+	}
+	var tr mmu
+	if space == guest.Virtual {
+		var err error
+		if tr, err = v.mmu(); err != nil {
+			return err
+		}
+	}
+	for done := 0; done < len(buf); {
+		a := addr + uint64(done)
+		n := 4096 - int(a&4095)
+		if n > len(buf)-done {
+			n = len(buf) - done
+		}
+		pa := a
+		if space == guest.Virtual {
+			var err error
+			if pa, err = tr.translate(v.mem, a); err != nil {
+				return &guest.MemError{Addr: a, Space: space, Why: err.Error()}
+			}
+		}
+		if pa >= uint64(len(v.mem)) || uint64(n) > uint64(len(v.mem))-pa {
+			return &guest.MemError{Addr: a, Space: space, Why: "outside guest RAM"}
+		}
+		chunk := buf[done : done+n]
+		if write {
+			copy(v.mem[pa:], chunk)
+		} else {
+			copy(chunk, v.mem[pa:pa+uint64(n)])
+		}
+		for _, b := range v.sw {
+			if b.phys >= pa && b.phys < pa+uint64(n) {
+				if write {
+					b.orig = v.mem[b.phys]
+					v.mem[b.phys] = 0xcc
+				} else {
+					chunk[b.phys-pa] = b.orig
+				}
+			}
+		}
+		done += n
+	}
+	return nil
+}
+
+// readPartial reads as much of [addr, addr+len(buf)) as is mapped.
+func (v *vcpuState) readPartial(addr uint64, buf []byte) int {
+	n := 0
+	for n < len(buf) {
+		step := 4096 - int((addr+uint64(n))&4095)
+		if step > len(buf)-n {
+			step = len(buf) - n
+		}
+		if v.access(guest.Virtual, addr+uint64(n), buf[n:n+step], false) != nil {
+			break
+		}
+		n += step
+	}
+	return n
+}
