@@ -71,7 +71,7 @@ func TestFrameVarsMatchGDB(t *testing.T) {
 			if checked < 20 {
 				t.Fatalf("only %d frames compared", checked)
 			}
-			if lenient*4 > checked {
+			if lenient*2 > checked { // see docs/symbols.md, "Known differences"
 				t.Errorf("%d of %d frames differ in availability", lenient, checked)
 			}
 		})
