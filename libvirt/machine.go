@@ -33,14 +33,15 @@ type Machine struct {
 	consoleDone chan struct{} // closed when the console stream ends
 	cancel      context.CancelFunc
 
-	mu      sync.Mutex
-	state   guest.State
-	final   bool          // the final ExitEvent/FaultEvent is decided
-	killing bool          // Kill or Close destroys the domain
-	ran     time.Duration // running time before runFrom
-	runFrom time.Time     // when the current run began (zero when stopped)
-	closed  bool
-	marks   []guest.Mark
+	mu       sync.Mutex
+	state    guest.State
+	final    bool          // the final ExitEvent/FaultEvent is decided
+	killing  bool          // Kill or Close destroys the domain
+	ran      time.Duration // running time before runFrom
+	runFrom  time.Time     // when the current run began (zero when stopped)
+	closed   bool
+	marks    []guest.Mark
+	shutdown string // cause of QEMU's SHUTDOWN event ("guest-reset", ...)
 }
 
 // mark records a named instant on the timeline (guest.Timeliner).

@@ -2,6 +2,7 @@ package libvirt
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -45,6 +46,13 @@ func (w *exitWriter) Write(p []byte) (int, error) {
 // lifecycle events. The streams must be open before the guest runs: QEMU
 // drops pty output nobody reads.
 func (m *Machine) startStreams(ctx context.Context, devName golibvirt.OptString) error {
+	// QEMU's own events first: the SHUTDOWN reason tells a reset (triple
+	// fault) from a power-off, which libvirt's lifecycle event does not.
+	qevents, err := m.conn.lv.SubscribeQEMUEvents(ctx, m.dom.Name)
+	if err != nil {
+		return fmt.Errorf("QEMU events through libvirt: %w", err)
+	}
+	go m.followQEMU(qevents)
 	events, err := m.conn.lv.LifecycleEvents(ctx)
 	if err != nil {
 		return fmt.Errorf("libvirt lifecycle events: %w", err)
@@ -90,6 +98,7 @@ func (m *Machine) followLifecycle(events <-chan golibvirt.DomainEventLifecycleMs
 			if m.dbg == nil {
 				m.setState(guest.Stopped)
 			}
+			go m.checkPaused()
 		case golibvirt.DomainEventResumed:
 			if m.dbg == nil {
 				m.setState(guest.Running)
@@ -113,14 +122,18 @@ func (m *Machine) stoppedEvent(detail golibvirt.DomainEventStoppedDetailType) gu
 		m.Publish(guest.LogEvent{Msg: fmt.Sprintf("domain %s was destroyed outside this session", m.dom.Name)})
 		return guest.ExitEvent{Exit: guest.Exit{How: guest.ExitKilled}}
 	case golibvirt.DomainEventStoppedShutdown:
-		// The guest powered off or reset (on_reboot=destroy): libvirt does
-		// not tell which, nor a triple fault from a keyboard-controller reset.
+		// QEMU's SHUTDOWN event says why (QEMU qapi/run-state.json,
+		// ShutdownCause); with on_reboot=destroy a reset ends the domain.
+		switch m.shutdownCause() {
+		case "guest-reset":
+			return guest.ExitEvent{Exit: guest.Exit{How: guest.ExitReset}}
+		case "guest-shutdown":
+			return guest.ExitEvent{Exit: guest.Exit{How: guest.ExitPowerOff}}
+		}
 		return guest.ExitEvent{Exit: guest.Exit{How: guest.ExitOther}}
-	case golibvirt.DomainEventStoppedCrashed:
-		m.Publish(guest.LogEvent{Msg: "QEMU exited on its own (e.g. QEMU's isa-debug-exit device); libvirt does not report its exit status"})
+	case golibvirt.DomainEventStoppedCrashed, golibvirt.DomainEventStoppedFailed:
+		m.Publish(guest.LogEvent{Msg: "QEMU exited on its own (e.g. through QEMU's isa-debug-exit device); libvirt does not report its exit status"})
 		return guest.ExitEvent{Exit: guest.Exit{How: guest.ExitOther}}
-	case golibvirt.DomainEventStoppedFailed:
-		return guest.FaultEvent{Fault: guest.Fault{Kind: guest.FaultInternalError, Vector: -1, Detail: "libvirt reports that QEMU failed"}}
 	}
 	return guest.ExitEvent{Exit: guest.Exit{How: guest.ExitOther}}
 }
@@ -143,5 +156,63 @@ func (m *Machine) watchTimeout(ctx context.Context, d time.Duration) {
 				Detail: fmt.Sprintf("guest ran longer than %v", d)}}, true)
 			return
 		}
+	}
+}
+
+// followQEMU records the cause of QEMU's SHUTDOWN event.
+func (m *Machine) followQEMU(events <-chan golibvirt.DomainEvent) {
+	for ev := range events {
+		if ev.Event != "SHUTDOWN" {
+			continue
+		}
+		var data struct {
+			Reason string `json:"reason"`
+		}
+		if json.Unmarshal(ev.Details, &data) == nil {
+			m.mu.Lock()
+			m.shutdown = data.Reason
+			m.mu.Unlock()
+		}
+	}
+}
+
+func (m *Machine) shutdownCause() string {
+	// The QEMU event and the lifecycle event travel separately: give the
+	// former a moment.
+	for i := 0; i < 20; i++ {
+		m.mu.Lock()
+		c := m.shutdown
+		m.mu.Unlock()
+		if c != "" {
+			return c
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return ""
+}
+
+// checkPaused asks QEMU why the VM paused: a pause ukw did not ask for may
+// be QEMU giving up on the guest (a KVM internal error, e.g. kvm-pvm's
+// emulation failure on an int3 it cannot deliver) or a guest panic.
+func (m *Machine) checkPaused() {
+	out, err := m.conn.lv.QEMUDomainMonitorCommand(m.dom, `{"execute":"query-status"}`, 0)
+	if err != nil {
+		return
+	}
+	var st struct {
+		Return struct {
+			Status string `json:"status"`
+		} `json:"return"`
+	}
+	if json.Unmarshal([]byte(out), &st) != nil {
+		return
+	}
+	switch st.Return.Status {
+	case "internal-error":
+		m.finish(guest.FaultEvent{Fault: guest.Fault{Kind: guest.FaultInternalError, Vector: -1,
+			Detail: "QEMU stopped the guest on a hypervisor internal error (see the domain's QEMU log)"}}, true)
+	case "guest-panicked":
+		m.finish(guest.FaultEvent{Fault: guest.Fault{Kind: guest.FaultException, Vector: -1,
+			Detail: "the guest reported a panic (pvpanic)"}}, true)
 	}
 }

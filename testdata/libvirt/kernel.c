@@ -4,7 +4,8 @@
  * line on COM1, runs a short call chain the debugger tests break in, and
  * exits through the isa-debug-exit port 0xf4 with the status given as
  * "exit=N" on the command line (layers/README.md, "I/O ports"); with "hang"
- * on the command line it loops over the same call chain instead of exiting.
+ * on the command line it loops over the same call chain instead of exiting,
+ * with "triple" it triple-faults.
  */
 #define COM1 0x3f8
 #define EXIT_PORT 0xf4
@@ -96,6 +97,13 @@ void kmain(unsigned int magic, struct mb_info *mbi)
 	puts_serial(cmdline);
 	puts_serial("\n");
 	middle(3);
+	if (has(cmdline, "triple")) {
+		/* An empty IDT: the #BP cannot be delivered, nor the #DF: the CPU
+		 * shuts down (Intel SDM Vol. 3A, 6.15, "Interrupt 8"). */
+		static const struct { unsigned short limit; unsigned int base; } __attribute__((packed)) idt0 = {0, 0};
+		puts_serial("triple fault\n");
+		__asm__ volatile("lidt %0; int3" : : "m"(idt0));
+	}
 	if (has(cmdline, "hang")) {
 		puts_serial("hanging\n");
 		for (;;)
