@@ -162,7 +162,17 @@ func internalDetail(in kvm.InternalExit) string {
 	case kvm.KVM_INTERNAL_ERROR_DELIVERY_EV:
 		s += " (exit while delivering an event)"
 	}
-	if len(in.Data) > 0 {
+	if in.Suberror == kvm.KVM_INTERNAL_ERROR_EMULATION && len(in.Data) >= 3 && in.Data[0]&1 != 0 {
+		// struct emulation_failure: flags, then insn_size and insn_bytes[15].
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[:], in.Data[1])
+		binary.LittleEndian.PutUint64(b[8:], in.Data[2])
+		n := int(b[0])
+		if n > 15 {
+			n = 15
+		}
+		s += fmt.Sprintf(", instruction bytes % x", b[1:1+n])
+	} else if len(in.Data) > 0 {
 		s += fmt.Sprintf(", data %#x", in.Data)
 	}
 	return s
