@@ -30,6 +30,9 @@ type unit struct {
 	funcs    []*function // DIE order
 	byLow    []int       // funcs with ranges, sorted by their lowest address
 	funcErr  error
+	// hasLoclist: some variable of the unit uses a location list (gdb's
+	// "locations valid" for optimized gcc code: no prologue skipping).
+	hasLoclist bool
 }
 
 type unitRange struct {
@@ -202,6 +205,9 @@ func (f *File) readFunctions(u *unit) error {
 				break
 			}
 			continue
+		}
+		if fl := e.AttrField(dwarf.AttrLocation); fl != nil && (fl.Class == dwarf.ClassLocListPtr || fl.Class == dwarf.ClassLocList) {
+			u.hasLoclist = true
 		}
 		parent := stack[len(stack)-1]
 		cur := parent
