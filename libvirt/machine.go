@@ -18,7 +18,8 @@ type Machine struct {
 	guest.Broadcaster
 
 	conn    *Conn
-	ownConn bool // Close closes conn
+	ownConn bool               // Close closes conn
+	qlv     *golibvirt.Libvirt // QEMU monitor events (see startStreams)
 	dom     golibvirt.Domain
 	info    DomainInfo
 	booted  bool // ukw created the domain: Close destroys it
@@ -298,6 +299,9 @@ func (m *Machine) Close() error {
 	}
 	if m.cancel != nil {
 		m.cancel()
+	}
+	if m.qlv != nil {
+		m.qlv.Disconnect()
 	}
 	if m.ownConn {
 		m.conn.Close()

@@ -48,7 +48,15 @@ func (w *exitWriter) Write(p []byte) (int, error) {
 func (m *Machine) startStreams(ctx context.Context, devName golibvirt.OptString) error {
 	// QEMU's own events first: the SHUTDOWN reason tells a reset (triple
 	// fault) from a power-off, which libvirt's lifecycle event does not.
-	qevents, err := m.conn.lv.SubscribeQEMUEvents(ctx, m.dom.Name)
+	// They need a connection of their own: go-libvirt routes events by
+	// callback ID alone, and libvirt numbers QEMU monitor callbacks and
+	// domain event callbacks separately, so the two would collide.
+	qlv, err := connect(m.conn.uri)
+	if err != nil {
+		return fmt.Errorf("second libvirt connection for QEMU events: %w", err)
+	}
+	m.qlv = qlv
+	qevents, err := qlv.SubscribeQEMUEvents(ctx, m.dom.Name)
 	if err != nil {
 		return fmt.Errorf("QEMU events through libvirt: %w", err)
 	}
@@ -159,7 +167,7 @@ func (m *Machine) watchTimeout(ctx context.Context, d time.Duration) {
 	}
 }
 
-// followQEMU records the cause of QEMU's SHUTDOWN event.
+// followQEMU records the cause of QEMU's first SHUTDOWN event.
 func (m *Machine) followQEMU(events <-chan golibvirt.DomainEvent) {
 	for ev := range events {
 		if ev.Event != "SHUTDOWN" {
@@ -168,9 +176,13 @@ func (m *Machine) followQEMU(events <-chan golibvirt.DomainEvent) {
 		var data struct {
 			Reason string `json:"reason"`
 		}
+		// The first cause wins: after a guest's reset, libvirt ends QEMU
+		// with a signal (on_reboot=destroy), a second SHUTDOWN.
 		if json.Unmarshal(ev.Details, &data) == nil {
 			m.mu.Lock()
-			m.shutdown = data.Reason
+			if m.shutdown == "" {
+				m.shutdown = data.Reason
+			}
 			m.mu.Unlock()
 		}
 	}
