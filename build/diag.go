@@ -36,7 +36,7 @@ func (d Diagnostic) String() string {
 
 var (
 	gccDiag = regexp.MustCompile(`^(.+?):(\d+):(?:(\d+):)? (fatal error|error|warning|note): (.*)$`)
-	ldDiag  = regexp.MustCompile(`^(?:.*/)?ld(?:\.bfd)?: (?:(.+?): )?(warning: )?(.*)$`)
+	ldDiag  = regexp.MustCompile(`^(?:.*/)?ld(?:\.bfd)?: (.*)$`)
 )
 
 // ParseDiagnostics extracts gcc and ld messages from tool output. Lines
@@ -58,11 +58,13 @@ func ParseDiagnostics(out string) []Diagnostic {
 			continue
 		}
 		if m := ldDiag.FindStringSubmatch(line); m != nil {
-			sev := "error"
-			if m[2] != "" || strings.HasPrefix(m[3], "warning: ") {
-				sev = "warning"
+			d := Diagnostic{Severity: "error", Message: m[1]}
+			if rest, ok := strings.CutPrefix(m[1], "warning: "); ok {
+				d.Severity, d.Message = "warning", rest
+			} else if file, msg, ok := strings.Cut(m[1], ": "); ok && !strings.Contains(file, " ") {
+				d.File, d.Message = file, msg
 			}
-			ds = append(ds, Diagnostic{File: m[1], Severity: sev, Message: strings.TrimPrefix(m[3], "warning: ")})
+			ds = append(ds, d)
 			continue
 		}
 		// "main.o: in function `f':" is context; "x.c:(.text+0x5): undefined reference" is an error

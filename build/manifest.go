@@ -285,8 +285,9 @@ func ParseAppManifest(file string, data []byte) (*AppManifest, error) {
 				m.Cmdline = d.str(f)
 			}
 		case "memory":
+			n := len(d.errs)
 			m.MemoryMiB = int(d.int(f))
-			if m.MemoryMiB < 2 || m.MemoryMiB > 65536 {
+			if len(d.errs) == n && (m.MemoryMiB < 2 || m.MemoryMiB > 65536) {
 				d.errorf(f.keyN, "", "memory must be between 2 and 65536 MiB, not %d", m.MemoryMiB)
 			}
 		case "options":
@@ -316,7 +317,7 @@ func ParseAppManifest(file string, data []byte) (*AppManifest, error) {
 			}
 		}
 	} else if _, ok := m.Lines["name"]; ok {
-		if len(m.Layers) == 0 {
+		if _, ok := m.Lines["layers"]; !ok || (len(m.Layers) == 0 && noErrorAt(d, m.Lines["layers"])) {
 			d.errorf(lineNode(m.Lines["layers"]), "for example: layers: [arch/x86_64, plat/kvm, lib/nolibc]", "an app needs layers (or an external build)")
 		}
 		for _, s := range m.Sources {
@@ -326,6 +327,17 @@ func ParseAppManifest(file string, data []byte) (*AppManifest, error) {
 		}
 	}
 	return m, d.errs.err()
+}
+
+// noErrorAt reports whether no error was recorded at line (so an empty list is
+// the problem, not its syntax).
+func noErrorAt(d *decoder, line int) bool {
+	for _, e := range d.errs {
+		if e.Line == line {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *decoder) optionSettings(f field, lines map[string]int) []OptionSetting {

@@ -36,6 +36,7 @@ func (d *decoder) parseYAML(data []byte) *yaml.Node {
 		if m := yamlLine.FindStringSubmatch(msg); m != nil {
 			line, _ = strconv.Atoi(m[1])
 			msg = m[2]
+			line += contextLineFix(msg)
 		} else {
 			msg = strings.TrimPrefix(msg, "yaml: ")
 		}
@@ -52,6 +53,17 @@ func (d *decoder) parseYAML(data []byte) *yaml.Node {
 		return nil
 	}
 	return top
+}
+
+// contextLineFix corrects go.yaml.in/yaml/v3's line for parser errors
+// that carry a context mark (an unclosed flow sequence, a block mapping):
+// decode.go's fail() reports that mark's 0-based line as is.
+func contextLineFix(msg string) int {
+	if strings.HasPrefix(msg, "did not find expected") &&
+		!strings.Contains(msg, "node content") && !strings.Contains(msg, "<document start>") {
+		return 1
+	}
+	return 0
 }
 
 // deref follows an alias (one level; yaml/v3 rejects alias cycles).

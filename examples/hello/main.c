@@ -15,13 +15,16 @@ int main(int argc, char **argv)
 	}
 	printf("\n");
 
-	char *buf = malloc(64);
+	const char *fmt = "%s has %d argument%s";
+	const char *plural = argc == 2 ? "" : "s";
+	size_t n = snprintf(0, 0, fmt, argv[0], argc - 1, plural) + 1;
+	char *buf = malloc(n);
 	if (!buf) {
 		printf("hello: malloc failed\n");
 		return 1;
 	}
-	snprintf(buf, 64, "%s has %d argument%s", argv[0], argc - 1, argc == 2 ? "" : "s");
-	printf("allocated %zu bytes at %p: %s\n", (size_t)64, (void *)buf, buf);
+	snprintf(buf, n, fmt, argv[0], argc - 1, plural);
+	printf("allocated %zu bytes at %p: %s\n", n, (void *)buf, buf);
 	free(buf);
 	printf("exit status %d\n", status);
 	return status;
