@@ -15,7 +15,7 @@ type Model struct {
 	styles  *Styles
 	keys    *KeyMap
 	backend Backend
-	events  <-chan session.Event
+	events  *eventReader
 
 	panes     [numPanes]Component
 	src       *SourcePane
@@ -48,7 +48,7 @@ func New(b Backend, opts Options) *Model {
 	keys := DefaultKeyMap()
 	m := &Model{styles: st, keys: keys, backend: b, cmd: newCommandLine(st, keys), help: help.New()}
 	if b != nil {
-		m.events = b.Events()
+		m.events = &eventReader{ch: b.Events()}
 	}
 	m.help.Styles = st.Help
 	sb := opts.Scrollback
@@ -94,7 +94,7 @@ func (m *Model) Init() tea.Cmd {
 	if m.events == nil {
 		return nil
 	}
-	return waitEvents(m.events)
+	return m.events.next()
 }
 
 // Update implements tea.Model.
@@ -111,7 +111,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.msgs.add(2, "the session ended; press q to quit")
 			return m, nil
 		}
-		return m, waitEvents(m.events)
+		return m, m.events.next()
 	case tea.KeyMsg:
 		return m, m.key(msg)
 	case tea.MouseMsg:

@@ -6,9 +6,10 @@ import (
 	"ukw/session"
 )
 
-// Batch limits: one eventsMsg carries at most this many events, and stops
-// taking console bytes past consoleBatch, so a single Update stays short
-// and key presses interleave with a console flood.
+// Batch limits: one eventsMsg carries at most maxBatch events and about
+// consoleBatch console bytes (a bigger ConsoleEvent is split across
+// batches), so a single Update stays short and key presses interleave
+// with a console flood.
 const (
 	maxBatch     = 512
 	consoleBatch = 256 << 10
@@ -21,29 +22,43 @@ type eventsMsg struct {
 	closed bool // the session closed its event channel
 }
 
-// waitEvents returns a command that blocks (on its own goroutine) until the
+// eventReader reads the session's events for the UI. Only one read is in
+// flight at a time (the root model issues the next after handling a
+// batch), so carry needs no lock: the message hand-off orders the accesses.
+type eventReader struct {
+	ch    <-chan session.Event
+	carry []byte // console bytes split off a big event, delivered first
+}
+
+// next returns a command that waits (on its own goroutine) until the
 // session has an event, then drains what is ready without blocking, up to
-// the batch limits. The root model issues it again after each batch, so at
-// most one batch is ever in flight.
-func waitEvents(ch <-chan session.Event) tea.Cmd {
+// the batch limits.
+func (r *eventReader) next() tea.Cmd {
 	return func() tea.Msg {
-		ev, ok := <-ch
-		if !ok {
-			return eventsMsg{closed: true}
-		}
 		var b batcher
-		b.add(ev)
+		if len(r.carry) > 0 {
+			b.add(session.ConsoleEvent{Data: r.carry})
+			r.carry = nil
+		} else {
+			ev, ok := <-r.ch
+			if !ok {
+				return eventsMsg{closed: true}
+			}
+			b.add(ev)
+		}
 		for len(b.events) < maxBatch && b.console < consoleBatch {
 			select {
-			case ev, ok := <-ch:
+			case ev, ok := <-r.ch:
 				if !ok {
 					return eventsMsg{events: b.events, closed: true}
 				}
 				b.add(ev)
+				continue
 			default:
-				return eventsMsg{events: b.events}
 			}
+			break
 		}
+		r.carry = b.split()
 		return eventsMsg{events: b.events}
 	}
 }
@@ -78,4 +93,25 @@ func (b *batcher) add(ev session.Event) {
 	}
 	b.events = append(b.events, ev)
 	b.merged = false
+}
+
+// split cuts a console event that ends the batch past consoleBatch bytes
+// and returns the excess for the next batch. Only the last event can be
+// cut, so the order of events is kept.
+func (b *batcher) split() []byte {
+	n := len(b.events)
+	if n == 0 || b.console <= consoleBatch {
+		return nil
+	}
+	last, ok := b.events[n-1].(session.ConsoleEvent)
+	if !ok {
+		return nil
+	}
+	keep := max(len(last.Data)-(b.console-consoleBatch), 0)
+	if keep == 0 {
+		keep = min(len(last.Data), consoleBatch)
+	}
+	rest := last.Data[keep:]
+	b.events[n-1] = session.ConsoleEvent{Data: last.Data[:keep]}
+	return rest
 }
