@@ -39,3 +39,21 @@ func TestFlagsAndVectors(t *testing.T) {
 		t.Fatalf("Summary = %q", got)
 	}
 }
+
+func TestDWARFOrder(t *testing.T) {
+	r := Regs{RAX: 1, RDX: 2, RCX: 3, RBX: 4, RSI: 5, RDI: 6, RBP: 7, RSP: 8, R8: 9, R15: 16, RIP: 17}
+	d := r.DWARF()
+	want := [NumDWARFRegs]uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0, 0, 0, 0, 0, 16, 17}
+	if d != want {
+		t.Fatalf("DWARF() = %v, want %v", d, want)
+	}
+	for n := 0; n < NumDWARFRegs; n++ {
+		reg, ok := DWARFReg(n)
+		if !ok || r.Get(reg) != d[n] {
+			t.Fatalf("DWARFReg(%d) = %v", n, reg)
+		}
+	}
+	if _, ok := DWARFReg(17); ok {
+		t.Fatal("DWARFReg(17) must not exist")
+	}
+}
