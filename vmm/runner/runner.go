@@ -1,0 +1,355 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"ukw/build"
+	"ukw/guest"
+	"ukw/symbols"
+	"ukw/vmm"
+)
+
+// Exit statuses of `ukw run` besides the guest's own (docs/cli.md).
+const (
+	StatusFault   = 0x7f // the guest crashed (any fault but a timeout); as lib/panic under QEMU
+	StatusTimeout = 124  // ran past --timeout, like timeout(1)
+	StatusKilled  = 130  // interrupted (Ctrl-C)
+	StatusError   = 1    // ukw itself failed (build error, bad image, no /dev/kvm)
+)
+
+// Options are `ukw run`'s flags.
+type Options struct {
+	Target     string // app directory (ukw.yaml) or kernel image
+	Backend    string // "kvm" (default) or "qemu"
+	Timeout    time.Duration
+	MemoryMiB  int     // 0: the app's or the backend's default
+	Cmdline    *string // nil: the app's (or, for an image, its base name)
+	VGA        bool
+	StrictIO   bool
+	Stats      bool
+	JSON       bool
+	CountInstr bool // single-step the whole run and report the instruction count
+	Stdout     io.Writer
+	Stderr     io.Writer
+	// NewMachine boots a guest on the selected backend; nil means vmm.New.
+	NewMachine func(guest.Config) (guest.Machine, error)
+}
+
+// Stats is what --stats reports.
+type Stats struct {
+	Backend      string       `json:"backend"`
+	Image        string       `json:"image"`
+	Build        int64        `json:"build_us,omitempty"`
+	Marks        []StatMark   `json:"timeline"`
+	Total        int64        `json:"total_us"`
+	Instructions uint64       `json:"instructions,omitempty"`
+	Outcome      string       `json:"outcome"`
+	Status       int          `json:"status"`
+	Exit         *guest.Exit  `json:"exit,omitempty"`
+	Fault        *guest.Fault `json:"-"`
+}
+
+// StatMark is one timeline mark in microseconds since the machine's creation began.
+type StatMark struct {
+	Name string `json:"name"`
+	US   int64  `json:"us"`
+}
+
+// target is what to boot.
+type target struct {
+	image, elf string
+	cmdline    string
+	memory     int
+	buildTime  time.Duration
+}
+
+func resolve(ctx context.Context, o *Options) (*target, error) {
+	p := o.Target
+	if p == "" {
+		p = "."
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		name := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+		return &target{image: p, elf: p, cmdline: name}, nil
+	}
+	start := time.Now()
+	app, err := build.Load(p)
+	if err != nil {
+		return nil, err
+	}
+	res, err := build.Build(ctx, app, build.Options{})
+	if err != nil {
+		if res != nil {
+			for _, d := range res.Diagnostics {
+				fmt.Fprintln(o.Stderr, d)
+			}
+			if res.Output != "" {
+				fmt.Fprint(o.Stderr, res.Output)
+			}
+		}
+		return nil, err
+	}
+	t := &target{image: res.ELF, elf: res.ELF, cmdline: res.Cmdline, memory: res.MemoryMiB, buildTime: time.Since(start)}
+	if o.Backend == "qemu" {
+		t.image = res.Image // QEMU's multiboot loader takes ELF32 only
+	}
+	return t, nil
+}
+
+// Run boots o.Target and returns the process exit status. An error means
+// ukw could not run the guest at all (it has been described on Stderr
+// when it came from the build).
+func Run(ctx context.Context, o Options) (int, error) {
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	start := time.Now()
+	t, err := resolve(ctx, &o)
+	if err != nil {
+		return StatusError, err
+	}
+	cfg := guest.Config{Image: t.image, ELF: t.elf, Cmdline: t.cmdline, MemoryMiB: t.memory, Timeout: o.Timeout, StrictIO: o.StrictIO}
+	if o.Cmdline != nil {
+		cfg.Cmdline = *o.Cmdline
+	}
+	if o.MemoryMiB != 0 {
+		cfg.MemoryMiB = o.MemoryMiB
+	}
+	newMachine := o.NewMachine
+	if newMachine == nil {
+		newMachine = func(c guest.Config) (guest.Machine, error) { return vmm.New(c) }
+	}
+	m, err := newMachine(cfg)
+	if err != nil {
+		return StatusError, err
+	}
+	defer m.Close()
+	ev, cancel := m.Subscribe()
+	defer cancel()
+
+	backend := o.Backend
+	if backend == "" {
+		backend = "kvm"
+	}
+	stats := Stats{Backend: backend, Image: t.image, Build: t.buildTime.Microseconds()}
+	var steps uint64
+	resume := m.Continue
+	if o.CountInstr {
+		resume = func() error { steps++; return m.Step(0) }
+	}
+	if err := resume(); err != nil {
+		return StatusError, err
+	}
+	killed := false
+	var end guest.Event
+	for end == nil {
+		select {
+		case e, ok := <-ev:
+			if !ok {
+				return StatusError, errors.New("machine closed before the guest ended")
+			}
+			switch e := e.(type) {
+			case guest.ConsoleEvent:
+				o.Stdout.Write(e.Data)
+			case guest.LogEvent:
+				fmt.Fprintf(o.Stderr, "ukw: guest: %s\n", e.Msg)
+			case guest.TraceEvent:
+				fmt.Fprintf(o.Stderr, "ukw: guest announced a trace ring at %#x (%d bytes)\n", e.Ring.Addr, e.Ring.Size)
+			case guest.StopEvent:
+				if o.CountInstr && e.Stop.Reason == guest.StopStep {
+					if err := resume(); err != nil {
+						return StatusError, err
+					}
+					continue
+				}
+				end = e
+			case guest.ExitEvent, guest.FaultEvent:
+				end = e
+			}
+		case <-ctx.Done():
+			if !killed {
+				killed = true
+				m.Kill()
+			}
+		}
+	}
+	status := report(&o, m, t, end, &stats)
+	if o.VGA {
+		writeVGA(o.Stderr, m)
+	}
+	if o.CountInstr {
+		stats.Instructions = steps
+	}
+	if tl, ok := m.(guest.Timeliner); ok {
+		for _, mk := range tl.Timeline() {
+			stats.Marks = append(stats.Marks, StatMark{Name: mk.Name, US: mk.At.Microseconds()})
+		}
+	}
+	stats.Total = time.Since(start).Microseconds()
+	stats.Status = status
+	if o.Stats {
+		writeStats(o.Stderr, &stats, o.JSON)
+	}
+	return status, nil
+}
+
+// report describes how the guest ended and returns the exit status.
+func report(o *Options, m guest.Machine, t *target, end guest.Event, st *Stats) int {
+	w := o.Stderr
+	switch e := end.(type) {
+	case guest.ExitEvent:
+		x := e.Exit
+		st.Exit = &x
+		st.Outcome = x.How.String()
+		switch x.How {
+		case guest.ExitPort:
+			return x.Status
+		case guest.ExitPowerOff:
+			return 0
+		case guest.ExitReset:
+			fmt.Fprintln(w, "ukw: the guest reset the machine (keyboard controller or PCI reset); treated as a normal end")
+			return 0
+		case guest.ExitHalted:
+			fmt.Fprintln(w, "ukw: the guest halted with interrupts disabled (hlt with IF=0): it can never wake up; treated as a normal end")
+			return 0
+		case guest.ExitKilled:
+			fmt.Fprintln(w, "ukw: killed")
+			return StatusKilled
+		}
+		fmt.Fprintf(w, "ukw: the guest ended (%v, status %d)\n", x.How, x.Status)
+		return x.Status
+	case guest.FaultEvent:
+		f := e.Fault
+		st.Fault = &f
+		st.Outcome = f.Kind.String()
+		writeCrash(w, m, t.elf, &f)
+		if f.Kind == guest.FaultTimeout {
+			return StatusTimeout
+		}
+		return StatusFault
+	case guest.StopEvent:
+		st.Outcome = "stopped: " + e.Stop.Reason.String()
+		fmt.Fprintf(w, "ukw: the guest stopped (%v) at %#x with no debugger attached\n", e.Stop.Reason, e.Stop.PC)
+		return StatusFault
+	}
+	return StatusError
+}
+
+// memReader reads guest-virtual memory for the unwinder.
+type memReader struct{ m guest.Machine }
+
+func (r memReader) ReadAt(p []byte, off int64) (int, error) {
+	if err := r.m.ReadMemory(0, guest.Virtual, uint64(off), p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// dwarfRegs converts to DWARF numbering (System V AMD64 psABI, Figure 3.36).
+func dwarfRegs(r *guest.Regs) symbols.Regs {
+	var d symbols.Regs
+	for _, x := range []struct {
+		n int
+		v uint64
+	}{
+		{symbols.RegRAX, r.RAX}, {symbols.RegRDX, r.RDX}, {symbols.RegRCX, r.RCX}, {symbols.RegRBX, r.RBX},
+		{symbols.RegRSI, r.RSI}, {symbols.RegRDI, r.RDI}, {symbols.RegRBP, r.RBP}, {symbols.RegRSP, r.RSP},
+		{symbols.RegR8, r.R8}, {symbols.RegR9, r.R9}, {symbols.RegR10, r.R10}, {symbols.RegR11, r.R11},
+		{symbols.RegR12, r.R12}, {symbols.RegR13, r.R13}, {symbols.RegR14, r.R14}, {symbols.RegR15, r.R15},
+		{symbols.RegRIP, r.RIP},
+	} {
+		d.Set(x.n, x.v)
+	}
+	return d
+}
+
+// writeCrash prints the crash report: what happened, the symbolized
+// backtrace (CFI, frame pointers, exception frames), source, registers.
+func writeCrash(w io.Writer, m guest.Machine, elf string, f *guest.Fault) {
+	fmt.Fprintf(w, "\nukw: guest crashed: %s\n", f.Summary())
+	if f.Kind == guest.FaultException && f.Detail != "" {
+		fmt.Fprintf(w, "  (%s)\n", f.Detail)
+	}
+	var sf *symbols.File
+	if elf != "" {
+		var err error
+		if sf, err = symbols.Open(elf); err != nil {
+			fmt.Fprintf(w, "  (no symbols: %v)\n", err)
+			sf = nil
+		} else {
+			defer sf.Close()
+		}
+	}
+	regs := dwarfRegs(&f.Regs)
+	c := symbols.Crash{Vector: f.Vector, ErrorCode: f.ErrorCode, CR2: f.Regs.CR2, Regs: regs, RFLAGS: f.Regs.RFLAGS, Summary: f.Summary()}
+	if f.Kind != guest.FaultException {
+		c.Vector = -1
+	}
+	if sf != nil && f.Regs.RIP != 0 {
+		bt := sf.Unwind(regs, memReader{m})
+		c.Frames, c.StopReason = bt.Frames, bt.Reason
+	}
+	fmt.Fprintln(w)
+	if err := symbols.WriteCrashReport(w, sf, c, symbols.ReportOptions{}); err != nil {
+		fmt.Fprintf(w, "ukw: crash report: %v\n", err)
+	}
+	r := &f.Regs
+	fmt.Fprintf(w, "  cr0 %#x  cr2 %#x  cr3 %#x  cr4 %#x  efer %#x  %s\n", r.CR0, r.CR2, r.CR3, r.CR4, r.EFER, guest.FlagsString(r.RFLAGS))
+	if f.Kind == guest.FaultException && guest.HasErrorCode(f.Vector) {
+		fmt.Fprintf(w, "  error code %#x\n", f.ErrorCode)
+	}
+}
+
+func writeVGA(w io.Writer, m guest.Machine) {
+	vr, ok := m.(guest.VGAReader)
+	if !ok {
+		fmt.Fprintln(w, "ukw: --vga: this backend cannot read the VGA screen")
+		return
+	}
+	lines, err := vr.VGAText()
+	if err != nil {
+		fmt.Fprintf(w, "ukw: --vga: %v\n", err)
+		return
+	}
+	fmt.Fprintln(w, "---- VGA text screen (80x25) ----")
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+	fmt.Fprintln(w, "---------------------------------")
+}
+
+func writeStats(w io.Writer, s *Stats, asJSON bool) {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(s)
+		return
+	}
+	fmt.Fprintf(w, "stats (%s, %s):\n", s.Backend, s.Image)
+	if s.Build > 0 {
+		fmt.Fprintf(w, "  %-20s %8d µs\n", "build", s.Build)
+	}
+	for _, mk := range s.Marks {
+		fmt.Fprintf(w, "  %-20s %8d µs\n", mk.Name, mk.US)
+	}
+	fmt.Fprintf(w, "  %-20s %8d µs (ukw run, excluding process start)\n", "total", s.Total)
+	if s.Instructions > 0 {
+		fmt.Fprintf(w, "  %-20s %8d (single-stepped)\n", "guest instructions", s.Instructions)
+	}
+	fmt.Fprintf(w, "  %-20s %s, status %d\n", "outcome", s.Outcome, s.Status)
+}
