@@ -35,6 +35,7 @@ func subcommands() []*cobra.Command {
 		newSymbolizeCmd(),
 		newPsCmd(),
 		newStopCmd(),
+		newRunCmd(),
 	}
 }
 
