@@ -99,8 +99,10 @@ func (f *File) symbolFor(addr uint64, st *bfdState) (*Symbol, bool) {
 func (f *File) lookup(addr uint64, st *bfdState, gdb bool) Location {
 	bfd240 := st != nil
 	loc := Location{Addr: addr}
-	if s, off, ok := f.SymbolAt(addr); ok {
-		loc.Symbol, loc.Offset = s.Name, off
+	if st == nil { // addr2line output does not show symbol+offset
+		if s, off, ok := f.SymbolAt(addr); ok {
+			loc.Symbol, loc.Offset = s.Name, off
+		}
 	}
 	if _, ok := f.SectionAt(addr); !ok {
 		return loc
