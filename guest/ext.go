@@ -36,3 +36,22 @@ type Timeliner interface {
 type Monitor interface {
 	Monitor(cmd string) (string, error)
 }
+
+// PhysMemory is guest-physical memory that can be read and written while
+// the vCPUs run. Nothing synchronises with the guest: callers that share
+// data with it follow a protocol of their own (the trace ring's commit
+// words, layers/README.md "Trace ring").
+type PhysMemory interface {
+	// ReadPhysical fills buf from guest-physical addr; *MemError outside RAM.
+	ReadPhysical(addr uint64, buf []byte) error
+	// WritePhysical writes data at guest-physical addr; *MemError outside RAM.
+	WritePhysical(addr uint64, data []byte) error
+}
+
+// LiveMemory is implemented by backends whose guest RAM lives in their own
+// process (the native VMM), so it can be accessed without a guest exit.
+// LiveMemory returns an accessor valid until the machine is rebooted or
+// closed; after that its methods return ErrFinished.
+type LiveMemory interface {
+	LiveMemory() (PhysMemory, error)
+}
