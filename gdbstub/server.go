@@ -1,0 +1,420 @@
+package gdbstub
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"ukw/guest"
+)
+
+// Options tune a server session.
+type Options struct {
+	// ForwardConsole sends the guest's console output to gdb as 'O'
+	// packets while it runs (gdb prints them). Off by default: ukw prints
+	// the console itself.
+	ForwardConsole bool
+	// Created makes qAttached answer 0 ("the stub created the process"),
+	// so that gdb's `quit` kills the guest. By default it answers 1 and a
+	// `quit` detaches, leaving the guest running.
+	Created bool
+	// Logf, when set, receives one line per packet in each direction.
+	Logf func(format string, args ...any)
+}
+
+// Serve speaks RSP with one debugger on rw until it detaches, kills the
+// guest or the connection ends, and returns nil for those; an error for
+// anything else. It does not close rw.
+//
+// On entry it stops a running machine (gdb expects a stopped target when
+// it connects). On a detach or a lost connection it removes the
+// breakpoints this session set; a detach also resumes the machine.
+func Serve(rw io.ReadWriter, m guest.Machine) error {
+	return ServeOptions(rw, m, Options{})
+}
+
+// ServeOptions is Serve with options.
+func ServeOptions(rw io.ReadWriter, m guest.Machine, opt Options) error {
+	s := newServer(rw, m, opt)
+	defer s.close()
+	return s.run()
+}
+
+// errDone ends a session without an error (detach, kill).
+var errDone = errors.New("session over")
+
+type server struct {
+	w      io.Writer
+	m      guest.Machine
+	opt    Options
+	layout Layout
+
+	frames chan Frame
+	rerr   chan error
+	quit   chan struct{}
+
+	events <-chan guest.Event
+	cancel func()
+
+	noAck     bool
+	swbreak   bool
+	hwbreak   bool
+	running   bool   // a resume is pending: the reply is the next stop
+	finished  bool   // the guest exited or faulted
+	final     []byte // the W/X reply once finished
+	stop      guest.Stop
+	haveStop  bool
+	interrupt bool // Interrupt was asked for the pending resume
+	gCPU      int  // thread selected by Hg, as a CPU index (-1: the stopped one)
+	cCPU      int  // thread selected by Hc
+	last      []byte
+	bps       map[guest.Breakpoint]bool
+	out       []byte
+}
+
+func newServer(rw io.ReadWriter, m guest.Machine, opt Options) *server {
+	s := &server{
+		w: rw, m: m, opt: opt, layout: amd64Layout,
+		frames: make(chan Frame, 16), rerr: make(chan error, 1), quit: make(chan struct{}),
+		gCPU: -1, cCPU: -1, bps: map[guest.Breakpoint]bool{},
+	}
+	s.events, s.cancel = m.Subscribe()
+	go s.read(rw)
+	return s
+}
+
+func (s *server) close() {
+	close(s.quit)
+	s.cancel()
+}
+
+// read feeds the connection's bytes through the decoder.
+func (s *server) read(r io.Reader) {
+	var d Decoder
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Read(buf)
+		for _, b := range buf[:n] {
+			if f, ok := d.Feed(b); ok {
+				select {
+				case s.frames <- f:
+				case <-s.quit:
+					return
+				}
+			}
+		}
+		if err != nil {
+			s.rerr <- err
+			return
+		}
+	}
+}
+
+func (s *server) logf(format string, args ...any) {
+	if s.opt.Logf != nil {
+		s.opt.Logf(format, args...)
+	}
+}
+
+func (s *server) run() error {
+	if err := s.attach(); err != nil {
+		return err
+	}
+	for {
+		var err error
+		select {
+		case f := <-s.frames:
+			err = s.frame(f)
+		case e, ok := <-s.events:
+			if !ok {
+				s.events = nil
+				if !s.finished {
+					s.finish([]byte("X09")) // the machine went away: report it killed
+				}
+				continue
+			}
+			err = s.event(e)
+		case rerr := <-s.rerr:
+			s.disconnect()
+			if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrClosedPipe) || isClosed(rerr) {
+				return nil
+			}
+			return rerr
+		}
+		if errors.Is(err, errDone) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func isClosed(err error) bool {
+	return strings.Contains(err.Error(), "use of closed network connection") ||
+		strings.Contains(err.Error(), "connection reset")
+}
+
+// attach brings the machine to a stop, as gdb expects on connect.
+func (s *server) attach() error {
+	switch s.m.State() {
+	case guest.Running:
+		s.running, s.interrupt = true, true
+		if err := s.m.Interrupt(); err != nil {
+			return fmt.Errorf("gdbstub: stopping the machine for the debugger: %w", err)
+		}
+		for s.running {
+			e, ok := <-s.events
+			if !ok {
+				return errors.New("gdbstub: machine closed while stopping it")
+			}
+			switch ev := e.(type) {
+			case guest.StopEvent:
+				s.running = false
+				s.stop, s.haveStop = ev.Stop, true
+			case guest.ExitEvent, guest.FaultEvent:
+				s.running = false
+				s.finished = true
+				s.final = finalReply(e)
+			}
+		}
+	case guest.Finished:
+		s.finished = true
+		s.final = []byte("W00")
+	}
+	return nil
+}
+
+func (s *server) frame(f Frame) error {
+	switch f.Kind {
+	case FrameAck:
+		return nil
+	case FrameNack:
+		if s.last != nil {
+			return s.write(s.last)
+		}
+		return nil
+	case FrameBad:
+		if !s.noAck {
+			return s.write([]byte{byteNack})
+		}
+		return nil
+	case FrameInterrupt:
+		if s.running && !s.interrupt {
+			s.interrupt = true
+			if err := s.m.Interrupt(); err != nil {
+				s.logf("interrupt: %v", err)
+			}
+		}
+		return nil
+	case FrameNotify:
+		return nil
+	}
+	s.logf("<- %s", f.Data)
+	s.out = s.out[:0]
+	if !s.noAck {
+		s.out = append(s.out, byteAck)
+	}
+	reply, err := s.dispatch(f.Data)
+	if reply == nil && (err == nil || errors.Is(err, errDone)) {
+		// No reply (a resume, or k): only the ack goes out.
+		if len(s.out) > 0 {
+			if werr := s.flush(); werr != nil {
+				return werr
+			}
+		}
+		return err
+	}
+	if err != nil && !errors.Is(err, errDone) {
+		return err
+	}
+	if werr := s.send(reply); werr != nil {
+		return werr
+	}
+	return err
+}
+
+// send frames payload (after any pending ack) and writes it.
+func (s *server) send(payload []byte) error {
+	s.logf("-> %s", payload)
+	start := len(s.out)
+	s.out = AppendPacket(s.out, payload)
+	s.last = append(s.last[:0], s.out[start:]...)
+	return s.flush()
+}
+
+func (s *server) flush() error {
+	err := s.write(s.out)
+	s.out = s.out[:0]
+	return err
+}
+
+func (s *server) write(b []byte) error {
+	_, err := s.w.Write(b)
+	return err
+}
+
+// event handles what the machine reports.
+func (s *server) event(e guest.Event) error {
+	switch ev := e.(type) {
+	case guest.ConsoleEvent:
+		if s.running && s.opt.ForwardConsole {
+			return s.send(append([]byte{'O'}, hexEncode(ev.Data)...))
+		}
+	case guest.StopEvent:
+		s.stop, s.haveStop = ev.Stop, true
+		if s.running {
+			s.running = false
+			return s.send(s.stopReply())
+		}
+	case guest.ExitEvent, guest.FaultEvent:
+		return s.finish(finalReply(e))
+	}
+	return nil
+}
+
+func (s *server) finish(reply []byte) error {
+	s.finished = true
+	s.final = reply
+	if !s.running {
+		return nil
+	}
+	s.running = false
+	if reply[0] == 'X' && len(reply) > 3 {
+		// A fault: say what happened before gdb prints the signal.
+		if err := s.send(append([]byte{'O'}, hexEncode(reply[3:])...)); err != nil {
+			return err
+		}
+		reply = reply[:3]
+	}
+	return s.send(reply)
+}
+
+// finalReply is the W/X packet for a final event (GDB manual, E.3 "Stop
+// Reply Packets": ‘W AA’ exited with status AA, ‘X AA’ terminated by signal
+// AA). For an X reply, the fault summary follows the three bytes (split off
+// by finish into an 'O' packet).
+func finalReply(e guest.Event) []byte {
+	switch ev := e.(type) {
+	case guest.ExitEvent:
+		if ev.Exit.How == guest.ExitKilled {
+			return []byte("X09")
+		}
+		return fmt.Appendf(nil, "W%02x", ev.Exit.Status&0xff)
+	case guest.FaultEvent:
+		sig := sigSEGV
+		switch {
+		case ev.Fault.Kind == guest.FaultTimeout:
+			sig = sigALRM
+		case ev.Fault.Kind == guest.FaultException && ev.Fault.Vector == 0:
+			sig = sigFPE
+		case ev.Fault.Kind == guest.FaultException && ev.Fault.Vector == 6:
+			sig = sigILL
+		case ev.Fault.Kind == guest.FaultTripleFault || ev.Fault.Kind == guest.FaultInternalError:
+			sig = sigABRT
+		}
+		return fmt.Appendf(nil, "X%02xguest fault: %s\n", sig, ev.Fault.Summary())
+	}
+	return []byte("X09")
+}
+
+// GDB's signal numbers (gdb/include/gdb/signals.def), used in stop replies.
+const (
+	sigINT  = 2
+	sigILL  = 4
+	sigTRAP = 5
+	sigABRT = 6
+	sigFPE  = 8
+	sigKILL = 9
+	sigSEGV = 11
+	sigALRM = 14
+)
+
+// stopReply renders the last stop as a ‘T’ packet (GDB manual, E.3 "Stop
+// Reply Packets"): signal, thread, the stop reason gdb asked for in
+// qSupported (swbreak/hwbreak) or the watchpoint, and the registers gdb
+// needs first (rbp, rsp, rip) so that a step costs no extra round trip.
+func (s *server) stopReply() []byte {
+	if s.finished {
+		return s.final
+	}
+	st := s.stop
+	sig := sigTRAP
+	if st.Reason == guest.StopInterrupt {
+		sig = sigINT
+	}
+	b := fmt.Appendf(nil, "T%02xthread:%x;", sig, st.CPU+1)
+	switch st.Reason {
+	case guest.StopBreakpoint:
+		if s.swbreak {
+			b = append(b, "swbreak:;"...)
+		}
+	case guest.StopHWBreakpoint:
+		if s.hwbreak {
+			b = append(b, "hwbreak:;"...)
+		}
+	case guest.StopWatchpoint:
+		name := "watch"
+		switch st.Watch {
+		case guest.WatchRead:
+			name = "rwatch"
+		case guest.WatchAccess:
+			name = "awatch"
+		}
+		b = fmt.Appendf(b, "%s:%x;", name, st.Addr)
+	}
+	if st.Regs.RIP == st.PC && st.PC != 0 {
+		for _, r := range []guest.Reg{guest.RBP, guest.RSP, guest.RIP} {
+			i := s.layout.Index(r)
+			var v [8]byte
+			putReg(v[:], st.Regs.Get(r))
+			b = fmt.Appendf(b, "%02x:%s;", i, hexEncode(v[:]))
+		}
+	}
+	return b
+}
+
+// disconnect cleans up after a lost connection: the breakpoints this
+// session set go; the machine stays as it is (gdb's `disconnect`).
+func (s *server) disconnect() {
+	for bp := range s.bps {
+		if err := s.m.ClearBreakpoint(bp); err != nil {
+			s.logf("clearing %v at %#x: %v", bp.Kind, bp.Addr, err)
+		}
+	}
+	clear(s.bps)
+}
+
+func hexEncode(b []byte) []byte {
+	out := make([]byte, 2*len(b))
+	for i, c := range b {
+		out[2*i] = hexDigits[c>>4]
+		out[2*i+1] = hexDigits[c&15]
+	}
+	return out
+}
+
+func hexDecode(s []byte) ([]byte, error) {
+	if len(s)%2 != 0 {
+		return nil, fmt.Errorf("odd-length hex %q", clip(s))
+	}
+	out := make([]byte, len(s)/2)
+	for i := range out {
+		h, ok1 := unhex(s[2*i])
+		l, ok2 := unhex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("bad hex %q", clip(s))
+		}
+		out[i] = h<<4 | l
+	}
+	return out, nil
+}
+
+func clip(b []byte) []byte {
+	if len(b) > 32 {
+		return append(bytes.Clone(b[:32]), "..."...)
+	}
+	return b
+}
