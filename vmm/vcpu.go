@@ -86,12 +86,8 @@ func (m *Machine) boot() (*vcpuState, error) {
 	if err := v.vm.SetIdentityMapAddr(identityMapAddr); err != nil {
 		return nil, fmt.Errorf("vmm: %w", err)
 	}
-	if err := v.vm.CreateIRQChip(); err != nil {
-		return nil, fmt.Errorf("vmm: %w", err)
-	}
-	if err := v.vm.CreatePIT2(kvm.KVM_PIT_SPEAKER_DUMMY); err != nil {
-		return nil, fmt.Errorf("vmm: %w", err)
-	}
+	// Guest RAM first: on kvm-pvm, KVM_SET_USER_MEMORY_REGION takes 5-20 ms
+	// once the in-kernel irqchip exists and ~0.1 ms before it (measured).
 	v.mem, err = unix.Mmap(-1, 0, int(m.memSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
 	if err != nil {
 		return nil, fmt.Errorf("vmm: guest RAM: %w", err)
@@ -99,6 +95,14 @@ func (m *Machine) boot() (*vcpuState, error) {
 	if err := v.vm.SetUserMemoryRegion(0, 0, 0, v.mem); err != nil {
 		return nil, fmt.Errorf("vmm: %w", err)
 	}
+	m.mark("memory")
+	if err := v.vm.CreateIRQChip(); err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	if err := v.vm.CreatePIT2(kvm.KVM_PIT_SPEAKER_DUMMY); err != nil {
+		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	m.mark("irqchip")
 	st, err := Load(m.image, v.mem, m.cfg.Cmdline, m.modules)
 	if err != nil {
 		return nil, fmt.Errorf("vmm: %s: %w", m.cfg.Image, err)
