@@ -120,17 +120,21 @@ func (r *Report) Print(w io.Writer) {
 			r.ImageBytes, r.LoadBytes, r.ELFBytes, r.Durations.Total.Round(time.Millisecond))
 		return
 	}
+	width := len("layer")
+	for _, l := range r.Layers {
+		width = max(width, len(l.Name))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "layer\tobjects\ttext\tdata\tbss\t\n")
+	fmt.Fprintf(tw, "%-*s\tobjects\ttext\tdata\tbss\t\n", width, "layer")
 	var t LayerSize
 	for _, l := range r.Layers {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", l.Name, l.Objects, l.Text, l.Data, l.BSS)
+		fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%d\t\n", width, l.Name, l.Objects, l.Text, l.Data, l.BSS)
 		t.Objects += l.Objects
 		t.Text += l.Text
 		t.Data += l.Data
 		t.BSS += l.BSS
 	}
-	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t\n", t.Objects, t.Text, t.Data, t.BSS)
+	fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%d\t\n", width, "total", t.Objects, t.Text, t.Data, t.BSS)
 	tw.Flush()
 	fmt.Fprintf(w, "image %d bytes (loadable %d, in memory %d), elf %d bytes, -O%s\n",
 		r.ImageBytes, r.LoadBytes, r.MemBytes, r.ELFBytes, r.Opt)
