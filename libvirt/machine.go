@@ -120,7 +120,9 @@ func (m *Machine) State() guest.State {
 func (m *Machine) setState(s guest.State) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.setStateLocked(s)
+	if !m.final {
+		m.setStateLocked(s)
+	}
 }
 
 func (m *Machine) setStateLocked(s guest.State) {
@@ -165,10 +167,12 @@ func (m *Machine) Continue() error {
 		m.setState(guest.Running)
 		return m.dbg.Continue()
 	}
+	// Running before the call: a fast guest can exit before it returns.
+	m.setState(guest.Running)
 	if err := m.conn.lv.DomainResume(m.dom); err != nil {
+		m.setState(guest.Stopped)
 		return fmt.Errorf("libvirt resume %s: %w", m.dom.Name, err)
 	}
-	m.setState(guest.Running)
 	return nil
 }
 
@@ -321,6 +325,7 @@ func (m *Machine) finish(ev guest.Event, destroy bool) {
 		return
 	}
 	m.final = true
+	m.killing = m.killing || destroy
 	m.setStateLocked(guest.Finished)
 	elapsed := m.ran
 	m.mu.Unlock()

@@ -112,7 +112,9 @@ func (m *Machine) followLifecycle(events <-chan golibvirt.DomainEventLifecycleMs
 				m.setState(guest.Running)
 			}
 		case golibvirt.DomainEventStopped:
-			go m.finish(m.stoppedEvent(golibvirt.DomainEventStoppedDetailType(ev.Detail)), false)
+			if !m.isFinal() {
+				go m.finish(m.stoppedEvent(golibvirt.DomainEventStoppedDetailType(ev.Detail)), false)
+			}
 		}
 	}
 }

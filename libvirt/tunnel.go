@@ -43,8 +43,16 @@ func sshDestination(u *url.URL, dest string) (string, []string, error) {
 		if p := u.Port(); p != "" {
 			args = append(args, "-p", p)
 		}
-		if k := u.Query().Get("keyfile"); k != "" {
+		// The URI's own ssh parameters (libvirt's remote URI documentation).
+		q := u.Query()
+		if k := q.Get("keyfile"); k != "" {
 			args = append(args, "-i", k)
+		}
+		if k := q.Get("known_hosts"); k != "" {
+			args = append(args, "-o", "UserKnownHostsFile="+k)
+		}
+		if q.Get("no_verify") == "1" || q.Get("known_hosts_verify") == "ignore" {
+			args = append(args, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR")
 		}
 	}
 	return dest, args, nil
