@@ -11,7 +11,9 @@
 //
 //	f, err := symbols.Open("hello.elf")   // symbol table + DWARF unit ranges; the rest is lazy
 //	loc := f.Lookup(pc)                    // function, file:line:col, inline chain, symbol+offset
+//	bps, err := f.Breakpoints("net.c:42")  // or "main": addresses like gdb's break, ambiguous names all listed
 //	bt := f.Unwind(regs, mem)              // CFI (.eh_frame + .debug_frame), rbp fallback, exception frames
+//	args, locals, err := f.FrameVars(bt.Frames, 0, 0, mem) // formatted like gdb's info args/locals
 //	symbols.WriteCrashReport(w, f, symbols.Crash{...}, symbols.ReportOptions{})
 //	f.Symbolize(os.Stdout, os.Stdin, args, symbols.Addr2lineOptions{Functions: true, Inlines: true})
 //
