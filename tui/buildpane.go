@@ -32,7 +32,11 @@ type BuildPane struct {
 }
 
 // NewBuildPane returns an empty build pane.
-func NewBuildPane(c Common) *BuildPane { return &BuildPane{Common: c} }
+func NewBuildPane(c Common) *BuildPane {
+	p := &BuildPane{Common: c}
+	p.layout()
+	return p
+}
 
 // Title implements Component.
 func (p *BuildPane) Title() string { return "Build" }

@@ -288,3 +288,5 @@ func checkSize(t *testing.T, view string, w, h int) {
 var _ = fmt.Sprintf
 
 func typeName(v any) string { return fmt.Sprintf("%T", v) }
+
+func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }

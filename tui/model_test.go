@@ -1,0 +1,230 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"ukw/session"
+)
+
+func typeLine(m *Model, b *fakeBackend, s string) {
+	for _, r := range s {
+		keys(m, b, string(r))
+	}
+}
+
+func TestFocusKeys(t *testing.T) {
+	m, b := newDriven(80, 24)
+	if !strings.HasPrefix(m.View(), "═ Source") {
+		t.Fatalf("the source pane starts focused:\n%s", m.View())
+	}
+	keys(m, b, "tab")
+	v := m.View()
+	if m.focus != paneRegisters || !strings.Contains(lineWith(v, "[Registers]"), "═") {
+		t.Errorf("tab focuses registers:\n%s", v)
+	}
+	keys(m, b, "tab") // backtrace shares the slot: it becomes the shown tab
+	mustContain(t, m.View(), "Registers [Backtrace] Locals", "=>#0")
+	keys(m, b, "shift+tab", "shift+tab", "shift+tab")
+	if m.focus != paneLayers || !strings.Contains(m.View(), "[Layers]") {
+		t.Errorf("shift+tab wraps to layers (focus %d)", m.focus)
+	}
+	keys(m, b, "6")
+	if m.focus != paneConsole || !strings.Contains(m.View(), "[Console]") {
+		t.Errorf("6 focuses the console")
+	}
+	// on a large terminal every pane has its own slot
+	m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+	v = m.View()
+	checkSize(t, v, 200, 50)
+	for _, title := range []string{"─ Source", "─ Registers", "─ Backtrace", "─ Locals", "═ Console", "─ Memory", "─ Build", "─ Layers"} {
+		mustContain(t, v, title)
+	}
+	// too small, then back
+	m.Update(tea.WindowSizeMsg{Width: 40, Height: 10})
+	mustContain(t, m.View(), "terminal too small for ukw: 40x10")
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	checkSize(t, m.View(), 80, 24)
+}
+
+func TestMouse(t *testing.T) {
+	m, b := newDriven(80, 24)
+	l := m.lay
+	right := l.slots[1]
+	// click on "Locals" in the right slot's title bar
+	x := strings.Index(lineWith(m.View(), "Locals"), "Locals")
+	x = len([]rune(lineWith(m.View(), "Locals")[:x]))
+	m.Update(tea.MouseMsg{X: x + 1, Y: right.y, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
+	if m.focus != paneLocals {
+		t.Fatalf("clicking the Locals tab focused %d", m.focus)
+	}
+	mustContain(t, m.View(), "Registers Backtrace [Locals]")
+	// click on source line 10 (body row): focus and cursor
+	src := l.slots[0]
+	m.Update(tea.MouseMsg{X: 10, Y: src.y + 1 + 7, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
+	if m.focus != paneSource || m.src.list.cursor+1 != 10 {
+		t.Errorf("click in source: focus %d, cursor line %d", m.focus, m.src.list.cursor+1)
+	}
+	keys(m, b, "b")
+	if got := b.last(); got != (session.Break{Spec: "hello.c:10"}) {
+		t.Errorf("b after the click sent %#v", got)
+	}
+	// wheel over the console scrolls it without moving the focus
+	drive(m, b, session.ConsoleEvent{Data: []byte(strings.Repeat("x\n", 50))})
+	m.Update(tea.MouseMsg{X: 5, Y: l.slots[2].y + 2, Action: tea.MouseActionPress, Button: tea.MouseButtonWheelUp})
+	if m.focus != paneSource || m.console.follow {
+		t.Errorf("wheel: focus %d, console following %v", m.focus, m.console.follow)
+	}
+	// click on the command line row focuses it
+	m.Update(tea.MouseMsg{X: 3, Y: l.mainH + l.msgH, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
+	if !m.cmdFocus {
+		t.Error("clicking the command line should focus it")
+	}
+}
+
+func TestRunKeys(t *testing.T) {
+	m, b := newDriven(80, 24)
+	for k, want := range map[string]session.Command{
+		"c": session.Continue{}, "f5": session.Continue{}, "n": session.Next{}, "f10": session.Next{},
+		"s": session.Step{}, "f": session.Finish{}, "i": session.StepInstr{}, "I": session.NextInstr{},
+		"p": session.Interrupt{}, "B": session.Rebuild{}, "R": session.Reboot{},
+		"f9": session.Delete{ID: 1}, // the cursor is on the stop line, where breakpoint 1 is
+	} {
+		keys(m, b, k)
+		if got := b.last(); got != want {
+			t.Errorf("%s sent %#v, want %#v", k, got, want)
+		}
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	m, b := newDriven(80, 24)
+	keys(m, b, ":")
+	typeLine(m, b, "b main")
+	mustContain(t, m.View(), "(ukw) b main")
+	keys(m, b, "enter")
+	if got := b.last(); got != (session.Break{Spec: "main"}) {
+		t.Fatalf("b main sent %#v", got)
+	}
+	mustContain(t, m.View(), "(ukw) b main") // echoed in the messages
+	// an error is shown inline and the text kept for editing
+	typeLine(m, b, "frobnicate")
+	n := len(b.sent())
+	keys(m, b, "enter")
+	if len(b.sent()) != n {
+		t.Errorf("a bad line was sent: %#v", b.sent()[n:])
+	}
+	if l := lineWith(m.View(), "(ukw) frobnicate"); !strings.Contains(l, `✗ unknown command "frobnicate"`) {
+		t.Errorf("inline error: %q", l)
+	}
+	keys(m, b, "ctrl+u")
+	typeLine(m, b, "p n*2")
+	keys(m, b, "enter")
+	if got := b.last(); got != (session.Print{Expr: "n*2"}) {
+		t.Errorf("p sent %#v", got)
+	}
+	drive(m, b, session.OutputEvent{Text: "$1 = 6"}, session.OutputEvent{Text: "No symbol \"q\" in current context.", Error: true})
+	mustContain(t, m.View(), "$1 = 6", `No symbol "q"`)
+	// history: up twice gives the first command, down back to the empty draft
+	keys(m, b, "up", "up")
+	mustContain(t, m.View(), "(ukw) b main")
+	keys(m, b, "down")
+	mustContain(t, m.View(), "(ukw) p n*2")
+	keys(m, b, "down", "f5")
+	if got := b.last(); got != (session.Continue{}) {
+		t.Errorf("F5 on the command line sent %#v", got)
+	}
+	// commands the TUI handles itself
+	typeLine(m, b, "frame 1")
+	keys(m, b, "enter")
+	if got := b.last(); got != (session.SelectFrame{Index: 1}) {
+		t.Errorf("frame 1 sent %#v", got)
+	}
+	typeLine(m, b, "disassemble")
+	keys(m, b, "enter")
+	if !m.src.asm {
+		t.Error("disassemble should switch the source pane to assembly")
+	}
+	typeLine(m, b, "list /src/lib/printf.c")
+	keys(m, b, "enter")
+	if got := b.last(); got != (session.LoadSource{File: "/src/lib/printf.c"}) || m.src.asm {
+		t.Errorf("list sent %#v (asm %v)", got, m.src.asm)
+	}
+	typeLine(m, b, "layers")
+	keys(m, b, "enter")
+	if m.focus != paneLayers {
+		t.Error("layers should show the layers pane")
+	}
+	keys(m, b, "esc")
+	if m.cmdFocus {
+		t.Error("esc should leave the command line")
+	}
+	keys(m, b, ":")
+	typeLine(m, b, "quit")
+	if _, cmd := m.Update(press("enter")); cmd == nil {
+		t.Error("quit should end the program")
+	}
+	if got := b.last(); got != (session.Quit{}) {
+		t.Errorf("quit sent %#v", got)
+	}
+}
+
+func TestMemoryRouting(t *testing.T) {
+	m, b := newDriven(80, 24)
+	b.script = false
+	keys(m, b, "6", "v") // the console asks for the VGA screen
+	if len(m.memq) != 1 || m.memq[0] != paneConsole {
+		t.Fatalf("memory queue %v", m.memq)
+	}
+	drive(m, b, session.MemoryEvent{Addr: 0xb8000, Err: "not mapped"})
+	mustContain(t, m.View(), "VGA text screen not available: not mapped")
+	// a stop: the memory pane ($rsp) and the console (VGA) read, in pane order
+	m.Update(eventsMsg{events: []session.Event{fixtureStop()}})
+	if len(m.memq) != 2 || m.memq[0] != paneMemory || m.memq[1] != paneConsole {
+		t.Fatalf("memory queue %v", m.memq)
+	}
+	screen := make([]byte, 4000)
+	copy(screen, "H\x07i\x07")
+	drive(m, b, fixtureMemory(64), session.MemoryEvent{Addr: 0xb8000, Data: screen})
+	if first := strings.SplitN(m.View(), "\n", m.lay.slots[2].y+3)[m.lay.slots[2].y+1]; !strings.HasPrefix(first, "Hi ") {
+		t.Errorf("VGA row 0: %q", first)
+	}
+	keys(m, b, "5")
+	mustContain(t, m.View(), "00000000001fffc0*")
+}
+
+func TestSessionEventsInStatus(t *testing.T) {
+	m, b := newDriven(80, 24)
+	status := func() string { v := strings.Split(m.View(), "\n"); return v[len(v)-1] }
+	if s := status(); !strings.HasPrefix(s, " STOPPED  save→running 180 ms: build 120, boot 4, attach 2") || !strings.HasSuffix(s, "? help") {
+		t.Errorf("status %q", s)
+	}
+	drive(m, b, session.StateEvent{State: session.StateRunning}, session.BuildEvent{Phase: session.BuildStarted})
+	if s := status(); !strings.HasPrefix(s, " RUNNING  building…") {
+		t.Errorf("status %q", s)
+	}
+	drive(m, b, failedBuild())
+	mustContain(t, m.View(), "Console Memory [Build] Layers", "build failed: see the Build pane")
+	// Enter on the error jumps the source pane there
+	keys(m, b, "7")
+	_, cmd := m.Update(press("enter"))
+	runCmd(m, cmd)
+	if m.focus != paneSource || m.src.list.cursor+1 != 13 {
+		t.Errorf("jump: focus %d line %d", m.focus, m.src.list.cursor+1)
+	}
+	drive(m, b, session.ExitEvent{}, session.StateEvent{State: session.StateExited, Detail: "exit status 0"})
+	if s := status(); !strings.HasPrefix(s, " EXITED ") {
+		t.Errorf("status %q", s)
+	}
+	mustContain(t, m.View(), "guest exited (exit port), status 0")
+	m.Update(eventsMsg{closed: true})
+	if s := status(); !strings.HasPrefix(s, " ENDED ") {
+		t.Errorf("status %q", s)
+	}
+	n := len(b.sent())
+	if _, cmd := m.Update(press("q")); cmd == nil || len(b.sent()) != n {
+		t.Error("q after the session ended quits without sending")
+	}
+}

@@ -1,0 +1,183 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	"ukw/session"
+)
+
+// paneSize returns the body size pane id gets on a w x h terminal.
+func paneSize(w, h, id int) (int, int) {
+	l := computeLayout(w, h)
+	s := l.slots[l.slotOf(id)]
+	return s.w, s.h - 1
+}
+
+var sizes = [][2]int{{80, 24}, {200, 50}}
+
+// lineWith returns the first line of view containing s.
+func lineWith(view, s string) string {
+	for _, l := range strings.Split(view, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
+
+func TestSourceFollowsStop(t *testing.T) {
+	for _, sz := range sizes {
+		w, h := paneSize(sz[0], sz[1], paneSource)
+		c, rec := testCommon(w, h)
+		p := NewSourcePane(c)
+		mustContain(t, p.View(), "no source yet")
+		feed(p, fixtureBreakpoints(), fixtureStop())
+		if got, ok := rec.last().(session.LoadSource); !ok || got.File != helloPath {
+			t.Fatalf("stop in an unknown file sent %#v, want LoadSource{%s}", rec.last(), helloPath)
+		}
+		mustContain(t, p.View(), "loading hello.c")
+		feed(p, session.SourceEvent{File: helloPath, Lines: helloSource})
+		v := p.View()
+		checkSize(t, v, w, h)
+		if l := lineWith(v, "return n * n"); !strings.HasPrefix(l, "●=>") {
+			t.Errorf("line 8 should carry the breakpoint and the current-line marker: %q", l)
+		}
+		if l := lineWith(v, "printf"); h > 12 && !strings.HasPrefix(l, "●  ") {
+			t.Errorf("line 14 should carry a breakpoint only: %q", l)
+		}
+		if l := lineWith(v, "int main"); strings.ContainsAny(l, "●○") || strings.Contains(l, "=>") {
+			t.Errorf("line 11 should be plain: %q", l)
+		}
+		if p.Info() != "hello.c:8" {
+			t.Errorf("Info = %q", p.Info())
+		}
+		// a second stop in the same file does not reload it
+		n := len(rec.sent())
+		feed(p, fixtureStop())
+		if len(rec.sent()) != n {
+			t.Errorf("a known file was requested again: %#v", rec.sent()[n:])
+		}
+	}
+}
+
+func TestSourceSelectFrameMovesMarker(t *testing.T) {
+	c, _ := testCommon(paneSize(80, 24, paneSource))
+	p := NewSourcePane(c)
+	feed(p, fixtureStop(), session.SourceEvent{File: helloPath, Lines: helloSource})
+	feed(p, session.FrameEvent{Index: 1, Frame: fixtureFrames()[1]})
+	v := p.View()
+	if l := lineWith(v, "int n = square"); !strings.HasPrefix(l, " =>") {
+		t.Errorf("frame #1 is at line 13: %q\n%s", l, v)
+	}
+	if l := lineWith(v, "return n * n"); strings.Contains(l, "=>") {
+		t.Errorf("line 8 still marked: %q", l)
+	}
+	// running clears the marker
+	feed(p, session.StateEvent{State: session.StateRunning})
+	mustNotContain(t, p.View(), "=>")
+}
+
+func TestSourceBreakAtCursor(t *testing.T) {
+	c, _ := testCommon(paneSize(80, 24, paneSource))
+	p := NewSourcePane(c)
+	if _, err := p.BreakAtCursor(); err == nil {
+		t.Error("no file shown, yet a breakpoint location")
+	}
+	feed(p, fixtureBreakpoints(), fixtureStop(), session.SourceEvent{File: helloPath, Lines: helloSource})
+	// the cursor is on the current line 8, which has breakpoint 1
+	if got, _ := p.BreakAtCursor(); got != (session.Delete{ID: 1}) {
+		t.Errorf("at line 8: %#v, want Delete{1}", got)
+	}
+	feed(p, press("down"))
+	if got, _ := p.BreakAtCursor(); got != (session.Break{Spec: "hello.c:9"}) {
+		t.Errorf("at line 9: %#v, want Break{hello.c:9}", got)
+	}
+	// in the assembly view an instruction gives an address breakpoint
+	feed(p, press("a"), fixtureDisasm())
+	if got, _ := p.BreakAtCursor(); got != (session.Delete{ID: 1}) {
+		t.Errorf("on the PC (bp 1's address): %#v, want Delete{1}", got)
+	}
+	feed(p, press("down"))
+	if got, _ := p.BreakAtCursor(); got != (session.Break{Spec: "*0x100236"}) {
+		t.Errorf("on 0x100236: %#v", got)
+	}
+}
+
+func TestSourceAsmToggle(t *testing.T) {
+	for _, sz := range sizes {
+		w, h := paneSize(sz[0], sz[1], paneSource)
+		c, rec := testCommon(w, h)
+		p := NewSourcePane(c)
+		feed(p, fixtureBreakpoints(), fixtureStop(), session.SourceEvent{File: helloPath, Lines: helloSource})
+		feed(p, press("a"))
+		d, ok := rec.last().(session.Disassemble)
+		if !ok || d.Addr != 0x100230 || d.Count < 6 {
+			t.Fatalf("asm view sent %#v, want Disassemble from square's start 0x100230", rec.last())
+		}
+		mustContain(t, p.View(), "disassembling")
+		feed(p, fixtureDisasm())
+		v := p.View()
+		checkSize(t, v, w, h)
+		if l := lineWith(v, "0x100234"); !strings.HasPrefix(l, "●=>") || !strings.Contains(l, "<square+4>  mov %edi,%eax") {
+			t.Errorf("the PC row: %q", l)
+		}
+		mustContain(t, v, "return n * n", "static int square")
+		if p.Info() != "hello.c [asm]" {
+			t.Errorf("Info = %q", p.Info())
+		}
+		feed(p, press("a"))
+		mustContain(t, p.View(), "●=>  8")
+	}
+}
+
+func TestSourceNoLineInfoShowsAsm(t *testing.T) {
+	c, rec := testCommon(60, 10)
+	p := NewSourcePane(c)
+	stop := fixtureStop()
+	stop.Snap.Frames = []session.Frame{{PC: 0x100020, Function: "_start", Offset: 16}}
+	feed(p, stop)
+	if d, ok := rec.last().(session.Disassemble); !ok || d.Addr != 0x100010 {
+		t.Fatalf("a frame without a line sent %#v, want Disassemble at _start", rec.last())
+	}
+	feed(p, session.DisasmEvent{Err: "cannot read memory at 0x100010"})
+	mustContain(t, p.View(), "disassembly: cannot read memory")
+}
+
+func TestSourceErrorsAndJump(t *testing.T) {
+	c, rec := testCommon(60, 10)
+	p := NewSourcePane(c)
+	feed(p, JumpMsg{File: "/src/other.c", Line: 3})
+	if got := rec.last(); got != (session.LoadSource{File: "/src/other.c"}) {
+		t.Fatalf("jump sent %#v", got)
+	}
+	feed(p, session.SourceEvent{File: "/src/other.c", Err: "no such file"})
+	mustContain(t, p.View(), "other.c: no such file", "press a for assembly")
+	// a hostile line cannot reach the terminal raw
+	feed(p, session.SourceEvent{File: "/src/other.c", Lines: []string{"a\x1b[2Jb", "c\td"}})
+	v := p.View()
+	mustNotContain(t, v, "\x1b[2J")
+	mustContain(t, v, "a[2Jb", "c       d")
+}
+
+func TestBpLocation(t *testing.T) {
+	for _, tc := range []struct {
+		b    session.Breakpoint
+		file string
+		line int
+	}{
+		{session.Breakpoint{Where: "main at hello.c:12"}, "hello.c", 12},
+		{session.Breakpoint{Where: "/a/b/c.c:3"}, "/a/b/c.c", 3},
+		{session.Breakpoint{Spec: "x.c:4"}, "x.c", 4},
+		{session.Breakpoint{Spec: "*0x1000"}, "", 0},
+		{session.Breakpoint{Spec: "main", Where: "main"}, "", 0},
+	} {
+		f, l, _ := bpLocation(tc.b)
+		if f != tc.file || l != tc.line {
+			t.Errorf("%+v: got %s:%d, want %s:%d", tc.b, f, l, tc.file, tc.line)
+		}
+	}
+	if !sameFile("hello.c", "/src/hello.c") || sameFile("ello.c", "/src/hello.c") || !sameFile("/a/x.c", "/a/x.c") || sameFile("/a/x.c", "/b/x.c") {
+		t.Error("sameFile")
+	}
+}
