@@ -35,6 +35,7 @@ func bootCases() []bootCase {
 		{"testdata/guests/calls", nil, []string{`^calls: 0 triangle \(red\) perimeter 14\ncalls: 1 square \(green\) perimeter 8\ncalls: 2 line \(blue\) perimeter 10\ncalls: result 32, visits 9\n$`}, 65, both},
 		{"testdata/guests/loop", str("3000"), []string{`^loop: counting \(limit 3000\)\nloop: stopped at 3000\n$`}, 1, both},
 		{"testdata/guests/loop", nil, []string{`^loop: counting \(limit 0\)\n$`}, -1, tcg},
+		{"testdata/guests/libc", nil, []string{`^libc: 130 checks, 0 failed\n$`}, 1, both},
 		{"testdata/guests/external", nil, []string{`^external: hello from a make-built kernel\n$`}, 67, both},
 	}
 	faults := []struct {
