@@ -197,7 +197,7 @@ func (f *fakeMachine) ReadMemory(cpu int, space guest.AddrSpace, addr uint64, bu
 		return err
 	}
 	off, err := f.span(addr, len(buf))
-	if off > 0 || err == nil {
+	if addr >= memBase && addr < memBase+uint64(len(f.mem)) {
 		copy(buf, f.mem[off:])
 	}
 	return err

@@ -80,7 +80,7 @@ func (s *server) monitor(cmd string) (string, error) {
 func FormatRegs(r *guest.Regs) string {
 	var b strings.Builder
 	for reg := guest.Reg(0); reg < guest.NumRegs; reg++ {
-		fmt.Fprintf(&b, "%-8s %#018x", reg, r.Get(reg))
+		fmt.Fprintf(&b, "%-8s 0x%016x", reg, r.Get(reg))
 		if reg == guest.RFLAGS {
 			b.WriteString(" " + guest.FlagsString(r.RFLAGS))
 		}
@@ -90,9 +90,9 @@ func FormatRegs(r *guest.Regs) string {
 		name string
 		seg  guest.Segment
 	}{{"cs", r.CS}, {"ds", r.DS}, {"es", r.ES}, {"fs", r.FS}, {"gs", r.GS}, {"ss", r.SS}, {"tr", r.TR}, {"ldtr", r.LDTR}} {
-		fmt.Fprintf(&b, "%-4s sel %#06x base %#018x limit %#010x attr %#x\n", sg.name, sg.seg.Selector, sg.seg.Base, sg.seg.Limit, sg.seg.Attr)
+		fmt.Fprintf(&b, "%-4s sel 0x%04x base 0x%016x limit 0x%08x attr %#x\n", sg.name, sg.seg.Selector, sg.seg.Base, sg.seg.Limit, sg.seg.Attr)
 	}
-	fmt.Fprintf(&b, "gdt  base %#018x limit %#06x\nidt  base %#018x limit %#06x\n", r.GDTBase, r.GDTLimit, r.IDTBase, r.IDTLimit)
+	fmt.Fprintf(&b, "gdt  base 0x%016x limit 0x%04x\nidt  base 0x%016x limit 0x%04x\n", r.GDTBase, r.GDTLimit, r.IDTBase, r.IDTLimit)
 	return b.String()
 }
 

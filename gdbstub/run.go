@@ -20,6 +20,7 @@ type stopInfo struct {
 	swbreak bool
 	hwbreak bool
 	watched bool
+	regs    map[int]uint64 // expedited registers (n:value pairs) up to 64 bits
 }
 
 // parseStop decodes ‘S AA’, ‘T AA n1:r1;n2:r2;...’, ‘W AA[;process:pid]’
@@ -67,6 +68,17 @@ func parseStop(p []byte) (stopInfo, error) {
 			si.swbreak = true
 		case "hwbreak":
 			si.hwbreak = true
+		default:
+			n, err := strconv.ParseUint(string(k), 16, 16)
+			if err != nil || len(val) == 0 || len(val) > 16 {
+				continue
+			}
+			if b, err := hexDecode(val); err == nil {
+				if si.regs == nil {
+					si.regs = map[int]uint64{}
+				}
+				si.regs[int(n)] = getReg(b)
+			}
 		}
 	}
 	return si, nil
@@ -228,12 +240,25 @@ func (c *Client) stepOver(cpu int, pc uint64) (ok bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if si.kind != 'T' && si.kind != 'S' || si.watched || si.swbreak || si.hwbreak {
-		// The step itself ended the run (exit, a watchpoint, ...).
+	ended := si.kind != 'T' && si.kind != 'S' || si.watched || si.swbreak || si.hwbreak
+	if !ended {
+		// Landing on another breakpoint is hitting it.
+		newPC, ok := si.regs[c.layout.Index(guest.RIP)]
+		if !ok {
+			r, err := c.regs(cpu)
+			if err != nil {
+				return false, err
+			}
+			newPC = r.RIP
+		}
+		ended = len(c.execBreakAt(newPC)) > 0
+	}
+	if ended {
+		// The step itself ended the run (a breakpoint, an exit, a watchpoint).
 		c.smu.Lock()
 		c.state = guest.Running
 		c.smu.Unlock()
-		return false, c.handleStop(p, true, true)
+		return false, c.handleStop(p, false, true)
 	}
 	return true, nil
 }
