@@ -59,7 +59,7 @@ func (v *vcpuState) updateCaps() {
 	switch {
 	case p.hwWatch:
 		c.WatchStrategy = stratKVMHW
-	case gf&GuestFeatureDebug != 0:
+	case p.guestWatch && gf&GuestFeatureDebug != 0:
 		c.WatchStrategy = stratCoopDB
 	}
 	c.Watchpoints = c.WatchStrategy != ""

@@ -124,6 +124,13 @@ func (d *devices) handle(e kvm.Exit, run, mem []byte) outcome {
 	case kvm.KVM_EXIT_SHUTDOWN:
 		o = faultOutcome(guest.FaultTripleFault, "the vCPU shut down (triple fault: an exception while delivering a double fault, or no usable IDT)")
 	case kvm.KVM_EXIT_INTERNAL_ERROR:
+		if isInt3Emulation(e.Internal) {
+			// kvm-pvm cannot emulate int3 in the instructions it emulates
+			// after a privileged one: the int3 did not run, rip is at it.
+			// Treat it as the #BP it would have been (classifyDebug).
+			o.kind, o.debug = outDebug, kvm.DebugExit{Exception: vectorBreak}
+			return o
+		}
 		o = faultOutcome(guest.FaultInternalError, internalDetail(e.Internal))
 	case kvm.KVM_EXIT_FAIL_ENTRY:
 		o = faultOutcome(guest.FaultInternalError, fmt.Sprintf("VM entry failed (hardware reason %#x): invalid guest state", e.Hardware))
@@ -162,20 +169,30 @@ func internalDetail(in kvm.InternalExit) string {
 	case kvm.KVM_INTERNAL_ERROR_DELIVERY_EV:
 		s += " (exit while delivering an event)"
 	}
-	if in.Suberror == kvm.KVM_INTERNAL_ERROR_EMULATION && len(in.Data) >= 3 && in.Data[0]&1 != 0 {
-		// struct emulation_failure: flags, then insn_size and insn_bytes[15].
-		var b [16]byte
-		binary.LittleEndian.PutUint64(b[:], in.Data[1])
-		binary.LittleEndian.PutUint64(b[8:], in.Data[2])
-		n := int(b[0])
-		if n > 15 {
-			n = 15
-		}
-		s += fmt.Sprintf(", instruction bytes % x", b[1:1+n])
+	if b := emulationBytes(in); b != nil {
+		s += fmt.Sprintf(", instruction bytes % x", b)
 	} else if len(in.Data) > 0 {
 		s += fmt.Sprintf(", data %#x", in.Data)
 	}
 	return s
+}
+
+// emulationBytes returns the instruction bytes of an emulation failure
+// (struct emulation_failure: flags, then insn_size and insn_bytes[15]).
+func emulationBytes(in kvm.InternalExit) []byte {
+	if in.Suberror != kvm.KVM_INTERNAL_ERROR_EMULATION || len(in.Data) < 3 || in.Data[0]&1 == 0 {
+		return nil
+	}
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:], in.Data[1])
+	binary.LittleEndian.PutUint64(b[8:], in.Data[2])
+	n := min(int(b[0]), 15)
+	return append([]byte(nil), b[1:1+n]...)
+}
+
+func isInt3Emulation(in kvm.InternalExit) bool {
+	b := emulationBytes(in)
+	return len(b) > 0 && b[0] == int3
 }
 
 func getLE(b []byte) uint32 {

@@ -18,6 +18,7 @@ type probeResult struct {
 	swBP       bool // int3 with KVM_GUESTDBG_USE_SW_BP ends in KVM_EXIT_DEBUG
 	hwBP       bool // an execution breakpoint in DR0 ends in KVM_EXIT_DEBUG
 	hwWatch    bool // a write watchpoint in DR0 ends in KVM_EXIT_DEBUG (not in the guest)
+	guestWatch bool // a write watchpoint in the guest's own DR0/DR7 raises #DB in the guest
 	singleStep bool // KVM_GUESTDBG_SINGLESTEP ends in KVM_EXIT_DEBUG with DR6.BS
 	took       time.Duration
 	notes      []string
@@ -54,21 +55,24 @@ func probe(sys *kvm.System) (probeResult, error) {
 	}
 	type trial struct {
 		code []byte
+		dr   *kvm.DebugRegs // the guest's own debug registers, if set
 		dbg  kvm.GuestDebug
 		ok   func(e kvm.Exit) bool
 		set  *bool
 	}
 	const code = 0x1000
 	trials := []trial{
-		{[]byte{0xcc, 0xf4}, kvm.GuestDebug{Control: kvm.KVM_GUESTDBG_ENABLE | kvm.KVM_GUESTDBG_USE_SW_BP},
+		{[]byte{0xcc, 0xf4}, nil, kvm.GuestDebug{Control: kvm.KVM_GUESTDBG_ENABLE | kvm.KVM_GUESTDBG_USE_SW_BP},
 			func(e kvm.Exit) bool { return e.Reason == kvm.KVM_EXIT_DEBUG && e.Debug.Exception == 3 }, &res.swBP},
-		{[]byte{0x90, 0x90, 0xf4}, kvm.GuestDebug{Control: kvm.KVM_GUESTDBG_ENABLE | kvm.KVM_GUESTDBG_USE_HW_BP,
+		{[]byte{0x90, 0x90, 0xf4}, nil, kvm.GuestDebug{Control: kvm.KVM_GUESTDBG_ENABLE | kvm.KVM_GUESTDBG_USE_HW_BP,
 			DebugReg: [8]uint64{code + 1, 0, 0, 0, 0, 0, 0, dr7Enable(0, 0, 1)}},
 			func(e kvm.Exit) bool { return e.Reason == kvm.KVM_EXIT_DEBUG && e.Debug.DR6&1 != 0 }, &res.hwBP},
-		{[]byte{0xa2, 0x00, 0x20, 0xf4}, kvm.GuestDebug{Control: kvm.KVM_GUESTDBG_ENABLE | kvm.KVM_GUESTDBG_USE_HW_BP,
+		{[]byte{0xa2, 0x00, 0x20, 0xf4}, nil, kvm.GuestDebug{Control: kvm.KVM_GUESTDBG_ENABLE | kvm.KVM_GUESTDBG_USE_HW_BP,
 			DebugReg: [8]uint64{0x2000, 0, 0, 0, 0, 0, 0, dr7Enable(0, dr7RWWrite, 1)}},
 			func(e kvm.Exit) bool { return e.Reason == kvm.KVM_EXIT_DEBUG && e.Debug.DR6&1 != 0 }, &res.hwWatch},
-		{[]byte{0x90, 0xf4}, kvm.GuestDebug{Control: kvm.KVM_GUESTDBG_ENABLE | kvm.KVM_GUESTDBG_SINGLESTEP},
+		{[]byte{0xa2, 0x00, 0x20, 0xf4}, &kvm.DebugRegs{DB: [4]uint64{0x2000}, DR6: 0xffff0ff0, DR7: dr7Enable(0, dr7RWWrite, 1)}, kvm.GuestDebug{},
+			func(e kvm.Exit) bool { return e.Reason == kvm.KVM_EXIT_HLT }, &res.guestWatch},
+		{[]byte{0x90, 0xf4}, nil, kvm.GuestDebug{Control: kvm.KVM_GUESTDBG_ENABLE | kvm.KVM_GUESTDBG_SINGLESTEP},
 			func(e kvm.Exit) bool { return e.Reason == kvm.KVM_EXIT_DEBUG && e.Debug.DR6&dr6BS != 0 }, &res.singleStep},
 	}
 	// A real-mode IVT whose every vector points at a hlt at 0x1800, so an
@@ -76,54 +80,72 @@ func probe(sys *kvm.System) (probeResult, error) {
 	for v := 0; v < 32; v++ {
 		mem[4*v], mem[4*v+1], mem[4*v+2], mem[4*v+3] = 0x00, 0x18, 0, 0
 	}
-	mem[0x1800] = 0xf4
+	mem[probeHandler] = 0xf4
 	for i, t := range trials {
 		copy(mem[code:], t.code)
 		cpu, err := vm.CreateVCPU(i)
 		if err != nil {
 			return res, err
 		}
-		e, err := probeRun(cpu, &t.dbg)
+		e, rip, err := probeRun(cpu, &t.dbg, t.dr)
 		cpu.Close()
 		if err != nil {
 			return res, err
 		}
-		*t.set = t.ok(e)
+		// A trial whose exception reached the guest halts in the IVT's
+		// handler at 0x1801 instead of after its code.
+		*t.set = t.ok(e) && (t.dr == nil || rip == probeHandler+1)
 	}
 	if !res.swBP {
 		res.notes = append(res.notes, "int3 with KVM_GUESTDBG_USE_SW_BP does not reach the VMM here: software breakpoints use debug registers, or the guest's #BP handler (BREAK hypercall) after HELLO")
 	}
-	if !res.hwWatch {
+	switch {
+	case !res.hwWatch && res.guestWatch:
 		res.notes = append(res.notes, "data watchpoints are delivered to the guest, not the VMM: they need the guest's #DB handler (DEBUG hypercall); gdb falls back to software watchpoints otherwise")
+	case !res.hwWatch:
+		res.notes = append(res.notes, "data watchpoints raise no #DB at all here (neither in the VMM nor in the guest): gdb must use software watchpoints")
 	}
 	res.took = time.Since(start)
 	return res, nil
 }
 
-func probeRun(cpu *kvm.VCPU, dbg *kvm.GuestDebug) (kvm.Exit, error) {
+// probeHandler is where the probe's real-mode IVT sends every exception.
+const probeHandler = 0x1800
+
+func probeRun(cpu *kvm.VCPU, dbg *kvm.GuestDebug, dr *kvm.DebugRegs) (kvm.Exit, uint64, error) {
 	s, err := cpu.GetSregs()
 	if err != nil {
-		return kvm.Exit{}, err
+		return kvm.Exit{}, 0, err
 	}
 	s.CS.Base, s.CS.Selector, s.DS.Base, s.DS.Selector = 0, 0, 0, 0
 	if err := cpu.SetSregs(&s); err != nil {
-		return kvm.Exit{}, err
+		return kvm.Exit{}, 0, err
 	}
 	if err := cpu.SetRegs(&kvm.Regs{RIP: 0x1000, RFLAGS: 2}); err != nil {
-		return kvm.Exit{}, err
+		return kvm.Exit{}, 0, err
+	}
+	if dr != nil {
+		if err := cpu.SetDebugRegs(dr); err != nil {
+			return kvm.Exit{}, 0, err
+		}
 	}
 	if err := cpu.SetGuestDebug(dbg); err != nil {
-		return kvm.Exit{}, err
+		return kvm.Exit{}, 0, err
 	}
 	if err := cpu.Run(); err != nil {
-		return kvm.Exit{}, err
+		return kvm.Exit{}, 0, err
 	}
-	return cpu.Exit()
+	e, err := cpu.Exit()
+	if err != nil {
+		return e, 0, err
+	}
+	r, err := cpu.GetRegs()
+	return e, r.RIP, err
 }
 
 func (p probeResult) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: sw-bp %v, hw-bp %v, hw-watch %v, single-step %v (probe %v)", p.hypervisor, p.swBP, p.hwBP, p.hwWatch, p.singleStep, p.took.Round(time.Microsecond))
+	fmt.Fprintf(&b, "%s: sw-bp %v, hw-bp %v, hw-watch %v, guest-watch %v, single-step %v (probe %v)", p.hypervisor, p.swBP, p.hwBP, p.hwWatch, p.guestWatch, p.singleStep, p.took.Round(time.Microsecond))
 	return b.String()
 }
 

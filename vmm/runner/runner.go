@@ -243,8 +243,23 @@ func report(o *Options, m guest.Machine, t *target, end guest.Event, st *Stats) 
 		}
 		return StatusFault
 	case guest.StopEvent:
-		st.Outcome = "stopped: " + e.Stop.Reason.String()
-		fmt.Fprintf(w, "ukw: the guest stopped (%v) at %#x with no debugger attached\n", e.Stop.Reason, e.Stop.PC)
+		// Nobody is attached to catch a trap: the guest ran a compiled-in
+		// int3 or raised #DB itself. Report it like a crash.
+		s := e.Stop
+		st.Outcome = "stopped: " + s.Reason.String()
+		f := guest.Fault{Kind: guest.FaultException, Vector: -1, Regs: s.Regs,
+			Detail: fmt.Sprintf("the guest stopped (%v) with no debugger attached", s.Reason)}
+		switch s.Reason {
+		case guest.StopTrap:
+			f.Vector = 3
+		case guest.StopStep, guest.StopWatchpoint, guest.StopHWBreakpoint:
+			f.Vector = 1
+		}
+		if f.Vector < 0 {
+			f.Kind = guest.FaultInternalError
+		}
+		st.Fault = &f
+		writeCrash(w, m, t.elf, &f)
 		return StatusFault
 	}
 	return StatusError
@@ -281,9 +296,10 @@ func dwarfRegs(r *guest.Regs) symbols.Regs {
 // writeCrash prints the crash report: what happened, the symbolized
 // backtrace (CFI, frame pointers, exception frames), source, registers.
 func writeCrash(w io.Writer, m guest.Machine, elf string, f *guest.Fault) {
-	fmt.Fprintf(w, "\nukw: guest crashed: %s\n", f.Summary())
-	if f.Kind == guest.FaultException && f.Detail != "" {
-		fmt.Fprintf(w, "  (%s)\n", f.Detail)
+	if f.Kind == guest.FaultException {
+		fmt.Fprintf(w, "\nukw: guest crashed (%s)\n", f.Detail)
+	} else {
+		fmt.Fprintf(w, "\nukw: guest crashed (%s)\n", f.Kind)
 	}
 	var sf *symbols.File
 	if elf != "" {
