@@ -1,60 +1,17 @@
-/* arch/x86_64: the 64-bit C entry. Installs the TSS (IST1 for #DF and NMI,
- * so a stack overflow still reaches a handler) and the IDT, then hands over
- * to the platform. Intel SDM Vol. 3A 6.14.1 (64-bit IDT gates), 7.7 (TSS). */
+/* arch/x86_64: the 64-bit C entry. The GDT (with the TSS descriptor), the
+ * IDT and the TSS are complete at link time (boot.S, isr.S, link.ld), so
+ * this only loads them and unmaps the boot stack's guard page, then hands
+ * over to the platform. */
 #include <ukw/arch.h>
 
-extern uint64_t ukw_gdt[];
 extern uint64_t ukw_boot_pt[];
 extern char __boot_stack_guard[];
-extern char ukw_isr_table[];
-
-struct tss64 {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-} __attribute__((packed));
-
-struct idt_gate {
-	uint16_t off_lo, sel;
-	uint8_t ist, type;
-	uint16_t off_mid;
-	uint32_t off_hi, zero;
-};
-
-struct __attribute__((packed)) desc_ptr {
-	uint16_t limit;
-	uint64_t base;
-};
-
-static struct tss64 tss;
-static struct idt_gate idt[32] __attribute__((aligned(16)));
-static char ist_stack[4096] __attribute__((aligned(16)));
+extern const char ukw_idt_ptr[];
 
 void ukw_arch_entry(uint64_t magic, uint64_t info)
 {
-	uint64_t base = (uint64_t)&tss;
-	tss.ist[0] = (uint64_t)(ist_stack + sizeof ist_stack);
-	tss.iomap_base = sizeof tss;
-	ukw_gdt[3] = (sizeof tss - 1) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
-		     ((base >> 24 & 0xff) << 56);
-	ukw_gdt[4] = base >> 32;
 	__asm__ volatile("ltr %w0" : : "r"(0x18));
-
-	uint64_t h = (uint64_t)ukw_isr_table;
-	for (int v = 0; v < 32; v++, h += 16) {
-		idt[v].off_lo = h & 0xffff;
-		idt[v].sel = 0x08;
-		idt[v].ist = (v == UKW_VEC_DF || v == UKW_VEC_NMI || v == UKW_VEC_MC) ? 1 : 0;
-		idt[v].type = 0x8e; /* present, DPL 0, 64-bit interrupt gate */
-		idt[v].off_mid = h >> 16 & 0xffff;
-		idt[v].off_hi = h >> 32;
-	}
-	struct desc_ptr p = { sizeof idt - 1, (uint64_t)idt };
-	__asm__ volatile("lidt %0" : : "m"(p));
+	__asm__ volatile("lidt %0" : : "m"(*(const char(*)[10])ukw_idt_ptr));
 
 	/* the guard page below the boot stack: a stack overflow faults there
 	 * (and the #DF that follows runs on IST1) */

@@ -1,21 +1,24 @@
 /* Exception stubs for vectors 0-31. Each pushes an error code (0 when the CPU
  * pushes none; Intel SDM Vol. 3A 6.13) and the vector, then the common path
  * pushes rax..r15 so that the stack holds a struct ukw_frame
- * (layers/README.md) and calls ukw_trap(frame). */
+ * (layers/README.md) and calls ukw_trap(frame) with rsp = frame.
+ * Every stub symbol starts with "ukw_exc_": debuggers (package symbols)
+ * recognise a return address inside one as an exception frame. */
 
 	.macro STUB vec, has_err
 	.align 16
+ukw_exc_\vec:
 	.if \has_err == 0
 	pushq $0
 	.endif
 	pushq $\vec
-	jmp isr_common
+	jmp ukw_exc_common
 	.endm
 
 	.section .text
 	.align 16
-	.globl ukw_isr_table
-ukw_isr_table:                  /* 32 stubs, 16 bytes apart */
+	.globl ukw_exc_table
+ukw_exc_table:                  /* 32 stubs, 16 bytes apart */
 	STUB 0, 0
 	STUB 1, 0
 	STUB 2, 0
@@ -49,8 +52,8 @@ ukw_isr_table:                  /* 32 stubs, 16 bytes apart */
 	STUB 30, 1
 	STUB 31, 0
 
-	.type isr_common, @function
-isr_common:
+	.type ukw_exc_common, @function
+ukw_exc_common:
 	push %rax
 	push %rbx
 	push %rcx
@@ -86,5 +89,62 @@ isr_common:
 	pop %rax
 	add $16, %rsp                   /* vector, error code */
 	iretq
+
+/* The IDT, complete at link time: link.ld splits the stub table's address
+ * into the gate fields (Intel SDM Vol. 3A 6.14.1, Figure 6-8). #DF, NMI and
+ * #MC run on IST1 so that a stack overflow still reaches a handler. */
+	.macro GATE vec, ist
+	.word ukw_isr_lo + \vec * 16
+	.word 0x08                      /* kernel code selector */
+	.byte \ist, 0x8e                /* IST, present 64-bit interrupt gate */
+	.word ukw_isr_mid
+	.long ukw_isr_hi
+	.long 0
+	.endm
+
+	.section .data
+	.align 16
+	.globl ukw_idt, ukw_idt_ptr
+ukw_idt:
+	.irp v, 0, 1
+	GATE \v, 0
+	.endr
+	GATE 2, 1
+	.irp v, 3, 4, 5, 6, 7
+	GATE \v, 0
+	.endr
+	GATE 8, 1
+	.irp v, 9, 10, 11, 12, 13, 14, 15, 16, 17
+	GATE \v, 0
+	.endr
+	GATE 18, 1
+	.irp v, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+	GATE \v, 0
+	.endr
+ukw_idt_end:
+	.align 8
+ukw_idt_ptr:
+	.word ukw_idt_end - ukw_idt - 1
+	.quad ukw_idt
+
+/* The TSS (Intel SDM Vol. 3A 8.7): only IST1 and the I/O map base. */
+	.align 16
+	.globl ukw_tss, ukw_tss_end
+ukw_tss:
+	.long 0
+	.quad 0, 0, 0                   /* rsp0-2 */
+	.quad 0
+	.quad ukw_ist1_top              /* ist1 */
+	.quad 0, 0, 0, 0, 0, 0          /* ist2-7 */
+	.quad 0
+	.word 0
+	.word ukw_tss_end - ukw_tss     /* I/O map base: no map */
+ukw_tss_end:
+
+	.section .bss
+	.align 16
+	.space 4096
+ukw_ist1_top:
+	.size ukw_exc_common, . - ukw_exc_common
 
 	.section .note.GNU-stack, "", @progbits
