@@ -88,6 +88,10 @@ func (p *MemoryPane) Update(msg tea.Msg) tea.Cmd {
 	case session.StopEvent:
 		p.stale = false
 		p.read()
+	case session.FrameEvent:
+		if strings.Contains(p.expr, "$") { // registers differ per frame
+			p.read()
+		}
 	case session.StateEvent:
 		if msg.State != session.StateStopped && p.have {
 			p.stale = true
