@@ -123,7 +123,8 @@ common64:
 3:	hlt
 	jmp 3b
 
-/* ---- GDT: null, 64-bit code (0x08), data (0x10), TSS (0x18, filled in cpu.c) ---- */
+/* ---- GDT: null, 64-bit code (0x08), data (0x10), TSS (0x18; link.ld
+ * computes its descriptor, Intel SDM Vol. 3A 8.2.3) ---- */
 	.section .data
 	.align 16
 	.globl ukw_gdt
@@ -131,7 +132,7 @@ ukw_gdt:
 	.quad 0
 	.quad 0x00af9a000000ffff
 	.quad 0x00cf92000000ffff
-	.quad 0, 0
+	.quad ukw_tss_desc_lo, ukw_tss_desc_hi
 ukw_gdt_end:
 	.align 8
 	.globl ukw_gdt_ptr

@@ -16,7 +16,7 @@ ukw_exc_\vec:
 	.endm
 
 	.section .text
-	.align 16
+	.align 512                      /* so link.ld's split of its address cannot carry */
 	.globl ukw_exc_table
 ukw_exc_table:                  /* 32 stubs, 16 bytes apart */
 	STUB 0, 0
@@ -89,16 +89,17 @@ ukw_exc_common:
 	pop %rax
 	add $16, %rsp                   /* vector, error code */
 	iretq
+	.size ukw_exc_common, . - ukw_exc_common
 
 /* The IDT, complete at link time: link.ld splits the stub table's address
  * into the gate fields (Intel SDM Vol. 3A 6.14.1, Figure 6-8). #DF, NMI and
  * #MC run on IST1 so that a stack overflow still reaches a handler. */
 	.macro GATE vec, ist
-	.word ukw_isr_lo + \vec * 16
+	.word ukw_idt_off_lo + \vec * 16
 	.word 0x08                      /* kernel code selector */
 	.byte \ist, 0x8e                /* IST, present 64-bit interrupt gate */
-	.word ukw_isr_mid
-	.long ukw_isr_hi
+	.word ukw_idt_off_mid
+	.long ukw_idt_off_hi
 	.long 0
 	.endm
 
@@ -145,6 +146,5 @@ ukw_tss_end:
 	.align 16
 	.space 4096
 ukw_ist1_top:
-	.size ukw_exc_common, . - ukw_exc_common
 
 	.section .note.GNU-stack, "", @progbits
