@@ -91,7 +91,7 @@ func (v *vcpuState) setBreakpoint(bp guest.Breakpoint) error {
 		return fmt.Errorf("software breakpoints: %w", guest.ErrUnsupported)
 	case guest.WatchWrite, guest.WatchRead, guest.WatchAccess:
 		if c.WatchStrategy == "" {
-			return fmt.Errorf("%v on %s (data breakpoints reach the guest, not the VMM, and the guest has no #DB handler that reports them): %w", bp.Kind, c.Hypervisor, guest.ErrUnsupported)
+			return fmt.Errorf("%v: data watchpoints do not reach ukw on %s (see Caps().Notes): %w", bp.Kind, c.Hypervisor, guest.ErrUnsupported)
 		}
 		switch bp.Len {
 		case 1, 2, 4, 8:

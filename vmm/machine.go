@@ -201,11 +201,11 @@ func (m *Machine) loop(ready chan<- error) {
 			if err == nil && r.then != nil {
 				r.then()
 			}
-			if v.closed {
+			if m.v.closed { // Close, or a Reboot that could not boot again
 				return
 			}
 		case p := <-m.consoleIn:
-			v.feedConsole(p)
+			m.v.feedConsole(p)
 		}
 	}
 }
