@@ -38,7 +38,12 @@ func Attach(conn *Conn, name string, opts AttachOptions) (*Machine, error) {
 	if info.Ukw {
 		console = []string{"serial0"}
 	}
-	if err := m.setup(0, console); err != nil {
+	// The domain's accelerator decides the breakpoint strategy.
+	accel := "kvm"
+	if info.Type == "qemu" {
+		accel = "tcg"
+	}
+	if err := m.setup(0, console, accel); err != nil {
 		m.Close()
 		return nil, err
 	}

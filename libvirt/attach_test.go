@@ -2,6 +2,8 @@ package libvirt
 
 import (
 	"bytes"
+	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -126,6 +128,9 @@ func TestVirshDomainStubIsReal(t *testing.T) {
 	}
 }
 
+// TestAttachVirshDomain attaches to a domain started by plain `virsh
+// create`, as `ukw debug --domain` will: registers, a breakpoint by symbol,
+// the return address on the stack, then a detach that leaves it running.
 func TestAttachVirshDomain(t *testing.T) {
 	c := daemon(t)
 	name, _ := virshDomain(t, c)
@@ -133,28 +138,69 @@ func TestAttachVirshDomain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer m.Close()
 	if m.Info().Ukw || m.Info().GDB == "" {
 		t.Fatalf("Attach info %+v", m.Info())
 	}
-	ch, cancel := m.Subscribe()
-	// The console is live: stopping and resuming through libvirt (no
-	// debugger yet) or through the stub must not end the guest.
-	if err := m.Interrupt(); err != nil && m.dbg == nil {
+	ef, err := elf.Open(testKernel(t))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if m.dbg == nil {
-		if st := waitStop(t, ch, 10*time.Second); st.Reason != guest.StopInterrupt {
-			t.Fatalf("stop %+v", st)
-		}
-		if err := m.Continue(); err != nil {
-			t.Fatal(err)
-		}
+	syms, err := ef.Symbols()
+	ef.Close()
+	if err != nil {
+		t.Fatal(err)
 	}
-	cancel()
+	addr := map[string]uint64{}
+	size := map[string]uint64{}
+	for _, s := range syms {
+		addr[s.Name], size[s.Name] = s.Value, s.Size
+	}
+	// Attaching stops the guest (QEMU stops the VM for a debugger).
+	if s := m.State(); s != guest.Stopped {
+		t.Fatalf("state after attach %v, want stopped", s)
+	}
+	regs, err := m.Regs(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if regs.RIP < 0x100000 || regs.RIP >= addr["stack_bottom"] {
+		t.Errorf("attached at rip %#x, outside the test kernel's text", regs.RIP)
+	}
+	ch, cancel := m.Subscribe()
+	defer cancel()
+	bp := guest.Breakpoint{Kind: guest.BreakHardware, Addr: addr["leaf"], Len: 1}
+	if err := m.SetBreakpoint(bp); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Continue(); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStop(t, ch, 30*time.Second)
+	if st.PC != addr["leaf"] {
+		t.Fatalf("stopped at %#x, want leaf %#x", st.PC, addr["leaf"])
+	}
+	// 32-bit code: the return address is the word at esp, inside middle.
+	regs, err = m.Regs(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ret [4]byte
+	if err := m.ReadMemory(0, guest.Virtual, regs.RSP&0xffffffff, ret[:]); err != nil {
+		t.Fatal(err)
+	}
+	ra := uint64(binary.LittleEndian.Uint32(ret[:]))
+	if ra <= addr["middle"] || ra >= addr["middle"]+size["middle"] {
+		t.Fatalf("return address %#x not in middle [%#x,+%#x)", ra, addr["middle"], size["middle"])
+	}
+	if err := m.ClearBreakpoint(bp); err != nil {
+		t.Fatal(err)
+	}
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// Close detaches: the domain keeps running.
+	// Close detaches: the domain runs on.
+	time.Sleep(200 * time.Millisecond)
 	info, err := c.Lookup(name)
 	if err != nil || info.State != "running" {
 		t.Fatalf("after Close the domain is %+v (%v), want running", info, err)

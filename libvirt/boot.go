@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 
+	"ukw/gdbstub"
 	"ukw/guest"
 )
 
@@ -150,7 +152,7 @@ func boot(conn *Conn, cfg guest.Config, opts Options, tl *timeline) (*Machine, e
 		created: tl.t0, marks: tl.marks}
 	hv, _ := conn.Hypervisor()
 	m.caps = guest.Caps{Backend: "libvirt", Hypervisor: fmt.Sprintf("%s, %s, %s on %s", hv, accelName(accel), spec.Machine, conn.URI())}
-	if err := m.setup(cfg.Timeout, golibvirt.OptString{"serial0"}); err != nil {
+	if err := m.setup(cfg.Timeout, golibvirt.OptString{"serial0"}, accel); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -159,16 +161,17 @@ func boot(conn *Conn, cfg guest.Config, opts Options, tl *timeline) (*Machine, e
 }
 
 // setup follows the domain's streams and events and connects the debugger.
-func (m *Machine) setup(timeout time.Duration, console golibvirt.OptString) error {
+func (m *Machine) setup(timeout time.Duration, console golibvirt.OptString, accel string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	if err := m.startStreams(ctx, console); err != nil {
 		return err
 	}
 	if m.info.GDB != "" {
-		if err := m.connectDebugger(); err != nil {
+		if err := m.connectDebugger(accel); err != nil {
 			return err
 		}
+		m.mark("debugger connected")
 	} else {
 		m.caps.Notes = append(m.caps.Notes, "the domain has no GDB stub (no -gdb/-s in its QEMU command line): lifecycle and console only")
 	}
@@ -288,8 +291,8 @@ func randomID() string {
 }
 
 // connectDebugger connects the RSP client to QEMU's GDB stub, through an
-// ssh tunnel when the host is remote.
-func (m *Machine) connectDebugger() error {
+// ssh tunnel when the host is remote, and forwards its stops.
+func (m *Machine) connectDebugger(accel string) error {
 	addr := m.info.GDB
 	if m.conn.remote {
 		t, err := openTunnel(m.conn.uri, m.sshDest, addr)
@@ -300,5 +303,81 @@ func (m *Machine) connectDebugger() error {
 		addr = t.local
 	}
 	m.gdbAddr = addr
+	// QEMU's stub stops a running VM when a debugger connects and then
+	// sends an unrequested stop reply, which would interleave with the RSP
+	// handshake. Pause the domain first: the connect then changes nothing.
+	if st, _, err := m.conn.lv.DomainGetState(m.dom, 0); err == nil && golibvirt.DomainState(st) == golibvirt.DomainRunning {
+		if err := m.conn.lv.DomainSuspend(m.dom); err != nil {
+			return fmt.Errorf("libvirt: pausing %s to attach the debugger: %w", m.dom.Name, err)
+		}
+		m.setState(guest.Stopped)
+	}
+	var nc net.Conn
+	var err error
+	for i := 0; i < 50; i++ { // QEMU listens before libvirt returns; a tunnel may lag
+		if nc, err = net.DialTimeout("tcp", addr, 5*time.Second); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("libvirt: GDB stub of %s at %s: %w", m.dom.Name, m.info.GDB, err)
+	}
+	opts := debugOptions(accel, m.conn.remote)
+	c, err := gdbstub.NewClient(nc, opts)
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("libvirt: GDB stub of %s: %w", m.dom.Name, err)
+	}
+	m.dbg = c
+	ch, cancel := c.Subscribe()
+	go m.followDebugger(ch, cancel)
 	return nil
+}
+
+// debugOptions sets up the RSP client for QEMU's stub. Under KVM,
+// breakpoints go to debug registers: QEMU's int3 breakpoints need
+// KVM_GUESTDBG_USE_SW_BP, which kvm-pvm cannot do, and the multiboot loader
+// overwrites int3s planted before it copied the kernel. On kvm-pvm the #DB
+// of a data watchpoint goes to the guest (../shared/MACHINE.md), so local
+// kvm-pvm hosts get no watchpoints.
+func debugOptions(accel string, remote bool) gdbstub.ClientOptions {
+	opts := gdbstub.ClientOptions{SoftwareAsHardware: accel == "kvm"}
+	caps := guest.Caps{Backend: "libvirt", HWBreakpoints: 4, SWBreakpoints: true, SWBreakStrategy: "rsp",
+		Watchpoints: true, WatchStrategy: "rsp", SingleStep: true}
+	if accel == "kvm" {
+		caps.SWBreakStrategy = "hw-slots"
+	}
+	if accel == "kvm" && !remote {
+		if _, err := os.Stat("/sys/module/kvm_pvm"); err == nil {
+			opts.NoWatchpoints = true
+			caps.Watchpoints, caps.WatchStrategy = false, ""
+			caps.Notes = append(caps.Notes, "kvm-pvm host: data watchpoints would reach the guest, so they are off (gdb falls back to software watchpoints)")
+		}
+	}
+	opts.Caps = &caps
+	return opts
+}
+
+// followDebugger forwards the RSP client's events. Its final events (a lost
+// connection, which is what QEMU's end looks like from the stub) give way to
+// libvirt's account of how the guest ended, unless none comes.
+func (m *Machine) followDebugger(ch <-chan guest.Event, cancel func()) {
+	defer cancel()
+	for e := range ch {
+		switch e := e.(type) {
+		case guest.StopEvent:
+			m.setState(guest.Stopped)
+			m.Publish(e)
+		case guest.ExitEvent, guest.FaultEvent:
+			go func() {
+				time.Sleep(5 * time.Second)
+				if !m.isFinal() {
+					m.finish(e, false)
+				}
+			}()
+		default:
+			m.Publish(e)
+		}
+	}
 }

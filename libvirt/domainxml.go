@@ -107,6 +107,8 @@ type DomainInfo struct {
 	Name  string `json:"name"`
 	UUID  string `json:"uuid"`
 	State string `json:"state"` // "running", "paused", "shutoff", ...
+	// Type is the libvirt domain type: "kvm", or "qemu" for TCG.
+	Type string `json:"type"`
 	// Ukw reports that ukw booted the domain (it carries ukw's metadata).
 	Ukw bool   `json:"ukw"`
 	App string `json:"app,omitempty"`
@@ -131,7 +133,7 @@ func parseDomain(s string) (DomainInfo, error) {
 	if err := d.Unmarshal(s); err != nil {
 		return DomainInfo{}, fmt.Errorf("domain XML: %w", err)
 	}
-	info := DomainInfo{Name: d.Name, UUID: d.UUID}
+	info := DomainInfo{Name: d.Name, UUID: d.UUID, Type: d.Type}
 	if d.Metadata != nil {
 		if m, ok := findMetadata(d.Metadata.XML); ok {
 			info.Ukw = true

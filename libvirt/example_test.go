@@ -10,12 +10,17 @@ import (
 	"ukw/internal/testenv"
 )
 
-// buildExample builds examples/NAME in a copy under a temporary directory
-// (the shared tree stays clean) and returns the build result.
+// buildExample builds examples/NAME (see buildApp).
 func buildExample(t *testing.T, name string) *build.Result {
+	return buildApp(t, filepath.Join("..", "examples", name))
+}
+
+// buildApp builds the app in src in a copy under a temporary directory
+// (the shared tree stays clean) and returns the build result.
+func buildApp(t *testing.T, src string) *build.Result {
 	t.Helper()
 	testenv.Tool(t, "gcc", "ld", "objcopy")
-	src := filepath.Join("..", "examples", name)
+	name := filepath.Base(src)
 	dir := filepath.Join(t.TempDir(), name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -42,7 +47,7 @@ func buildExample(t *testing.T, name string) *build.Result {
 	}
 	res, err := build.Build(context.Background(), app, build.Options{CacheDir: t.TempDir()})
 	if err != nil {
-		t.Fatalf("building examples/%s: %v", name, err)
+		t.Fatalf("building %s: %v", src, err)
 	}
 	return res
 }

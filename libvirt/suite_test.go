@@ -34,8 +34,10 @@ func backends() []backend {
 func TestExampleSuite(t *testing.T) {
 	kernel := testKernel(t)
 	hello := buildExample(t, "hello")
+	calls := buildApp(t, "../testdata/guests/calls")
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
+			t.Run("breakpoint-and-backtrace", func(t *testing.T) { breakAndBacktrace(t, b, calls) })
 			t.Run("hello", func(t *testing.T) {
 				m := b.boot(t, guest.Config{Image: hello.Image, ELF: hello.ELF, Cmdline: hello.Cmdline + " --exit=5", MemoryMiB: hello.MemoryMiB})
 				defer m.Close()
