@@ -44,6 +44,7 @@ type Client struct {
 
 	rx   chan []byte // packets from the reader goroutine
 	rerr chan error  // the reader's final error
+	quit chan struct{}
 	wmu  sync.Mutex  // serialises writes (Interrupt writes while a run owns mu)
 	mu   sync.Mutex  // one exchange at a time; a run holds it until its stop
 
@@ -87,7 +88,7 @@ func NewClient(conn io.ReadWriteCloser, opt ClientOptions) (*Client, error) {
 		opt.Timeout = 10 * time.Second
 	}
 	c := &Client{
-		conn: conn, opt: opt, rx: make(chan []byte, 16), rerr: make(chan error, 1),
+		conn: conn, opt: opt, rx: make(chan []byte, 16), rerr: make(chan error, 1), quit: make(chan struct{}),
 		regsCPU: -1, bps: map[guest.Breakpoint]bool{}, layout: amd64Layout[:defaultBuiltinRegs],
 		features: map[string]string{},
 	}
@@ -113,7 +114,11 @@ func (c *Client) read() {
 				if !c.noAck {
 					c.write([]byte{byteAck})
 				}
-				c.rx <- f.Data
+				select {
+				case c.rx <- f.Data:
+				case <-c.quit:
+					return
+				}
 			case FrameBad:
 				if !c.noAck {
 					c.write([]byte{byteNack})

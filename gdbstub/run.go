@@ -376,6 +376,7 @@ func (c *Client) Kill() error {
 	c.smu.Lock()
 	if c.state == guest.Finished || c.closed {
 		c.smu.Unlock()
+		c.shutdown()
 		return nil
 	}
 	c.killing = true
@@ -394,6 +395,7 @@ func (c *Client) shutdown() {
 	if already {
 		return
 	}
+	close(c.quit)
 	c.conn.Close()
 	c.Broadcaster.Close()
 }
