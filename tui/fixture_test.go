@@ -63,6 +63,7 @@ type fakeBackend struct {
 	recorder
 	ch     chan session.Event
 	script bool
+	log    io.Writer // when set, every command is written to it, one a line
 }
 
 func newFakeBackend(script bool) *fakeBackend {
@@ -73,6 +74,9 @@ func (f *fakeBackend) Events() <-chan session.Event { return f.ch }
 
 func (f *fakeBackend) Send(c session.Command) {
 	f.recorder.Send(c)
+	if f.log != nil {
+		fmt.Fprintf(f.log, "%T%+v\n", c, c)
+	}
 	if !f.script {
 		return
 	}
@@ -199,9 +203,11 @@ func fixtureMemory(n int) session.MemoryEvent {
 		data[i] = byte(i * 7)
 		prev[i] = data[i]
 	}
-	copy(data[16:], "hello, world")
-	copy(prev[16:], "hello, world")
-	data[3] = 0xff // changed since the last stop
+	if n > 16 {
+		copy(data[16:], "hello, world")
+		copy(prev[16:], "hello, world")
+	}
+	data[min(3, n-1)] = 0xff // changed since the last stop
 	// a return address into main at 0x1fffc8
 	for i, b := range []byte{0x48, 0x02, 0x10, 0, 0, 0, 0, 0} {
 		if 8+i < n {

@@ -20,6 +20,7 @@ type MemoryPane struct {
 	expr    string
 	ev      session.MemoryEvent
 	have    bool
+	asked   bool
 	stale   bool
 	editing bool
 	input   textinput.Model
@@ -74,13 +75,16 @@ func (p *MemoryPane) SetSize(w, h int) {
 	old := p.length()
 	p.Common.SetSize(w, h)
 	p.input.Width = max(w-len(p.input.Prompt)-1, 1)
-	if p.have && p.length() != old {
-		p.read()
+	if p.asked && p.length() != old {
+		p.read() // the first stop may come before the first size
 	}
 }
 
 // read asks for the memory at the current expression.
-func (p *MemoryPane) read() { p.send(session.ReadMemory{Expr: p.expr, Len: p.length()}) }
+func (p *MemoryPane) read() {
+	p.asked = true
+	p.send(session.ReadMemory{Expr: p.expr, Len: p.length()})
+}
 
 // Update implements Component.
 func (p *MemoryPane) Update(msg tea.Msg) tea.Cmd {

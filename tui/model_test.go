@@ -228,3 +228,53 @@ func TestSessionEventsInStatus(t *testing.T) {
 		t.Error("q after the session ended quits without sending")
 	}
 }
+
+// TestEventsBeforeSize: a stop that arrives before the terminal size is
+// known still ends with the memory pane reading a full screen.
+func TestEventsBeforeSize(t *testing.T) {
+	b := newFakeBackend(true)
+	m := New(b, Options{Renderer: asciiRenderer()})
+	m.Init()
+	drive(m, b, fixtureSession()...)
+	m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
+	drive(m, b)
+	w, h := paneSize(200, 50, paneMemory)
+	if got := b.last(); got != (session.ReadMemory{Expr: "$rsp", Len: 16 * h}) {
+		t.Errorf("after the first size the memory pane sent %#v (pane %dx%d)", got, w, h)
+	}
+	mustContain(t, m.View(), "●=>  8", "→ main+20")
+}
+
+// TestOddEventsDoNotPanic feeds events a buggy or newer session might send.
+func TestOddEventsDoNotPanic(t *testing.T) {
+	for _, sz := range append(sizes, [2]int{60, 16}, [2]int{20, 5}) {
+		m, b := newDriven(sz[0], sz[1])
+		b.script = false
+		drive(m, b,
+			session.StateEvent{State: session.State(99)},
+			session.StopEvent{Snap: session.Snapshot{Selected: 5}},
+			session.StopEvent{Snap: session.Snapshot{Selected: -1, Frames: fixtureFrames()}},
+			session.FrameEvent{Index: 99},
+			session.SourceEvent{File: helloPath},
+			session.DisasmEvent{},
+			session.MemoryEvent{Data: []byte{1, 2, 3}, Prev: []byte{1}},
+			session.MemoryEvent{},
+			session.BuildEvent{Phase: session.BuildPhase(7), Diagnostics: []session.Diagnostic{{}}},
+			session.LayersEvent{Problem: "x"},
+			session.BreakpointsEvent{List: []session.Breakpoint{{Where: ":::"}, {Spec: "*zz"}, {Where: " at "}}},
+			session.FaultEvent{},
+			session.ExitEvent{},
+			session.ReloadEvent{},
+			session.ConsoleEvent{},
+			session.OutputEvent{Text: "\x1b[2J\n\n"},
+		)
+		for _, k := range []string{"a", "b", "tab", "enter", " ", "down", "pgdown", "left", "right", "v", "@", "esc", "/", "enter", "]", "?", "esc"} {
+			for id := range numPanes {
+				m.setFocus(id)
+				keys(m, b, k)
+				_ = m.View()
+			}
+		}
+		checkSize(t, m.View(), sz[0], sz[1])
+	}
+}

@@ -88,8 +88,12 @@ func (p *SourcePane) FullHelp() [][]key.Binding { return [][]key.Binding{p.Short
 
 // SetSize implements Component.
 func (p *SourcePane) SetSize(w, h int) {
+	first := p.Height <= 1
 	p.Common.SetSize(w, h)
 	p.list.set(p.rowCount(), h)
+	if first {
+		p.list.center(p.list.cursor) // events may come before the first size
+	}
 }
 
 func (p *SourcePane) rowCount() int {

@@ -146,7 +146,11 @@ func (m *Model) helpView() string {
 // statusLine shows the state, the last reload's timeline and the help hint.
 func (m *Model) statusLine() string {
 	st := m.styles
-	badge := st.StatusState[m.state].Render(" " + strings.ToUpper(m.state.String()) + " ")
+	state := m.state
+	if state < 0 || int(state) >= len(st.StatusState) {
+		state = session.StateIdle // an unknown state from a newer session
+	}
+	badge := st.StatusState[state].Render(" " + strings.ToUpper(state.String()) + " ")
 	if m.ended {
 		badge = st.StatusState[session.StateFailed].Render(" ENDED ")
 	}
