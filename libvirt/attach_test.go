@@ -220,3 +220,45 @@ func TestStop(t *testing.T) {
 		t.Fatal("Stop of a missing domain succeeded")
 	}
 }
+
+// TestListFindsUkwDomain: a domain New booted is found again by its
+// metadata, and Attach on a second connection debugs it.
+func TestListFindsUkwDomain(t *testing.T) {
+	c := daemon(t)
+	kernel := testKernel(t)
+	m, err := Boot(guest.Config{Image: kernel, ELF: kernel, Cmdline: "hang", MemoryMiB: 16}, Options{URI: testURI(), App: "Demo App", Accel: "auto"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if !strings.HasPrefix(m.Name(), "ukw-demo-app-") {
+		t.Fatalf("domain name %q", m.Name())
+	}
+	ch, cancel := m.Subscribe()
+	defer cancel()
+	if err := m.Continue(); err != nil {
+		t.Fatal(err)
+	}
+	waitConsole(t, ch, "hanging\n", 60*time.Second)
+	list, err := c.List(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found *DomainInfo
+	for i := range list {
+		if list[i].Name == m.Name() {
+			found = &list[i]
+		}
+	}
+	if found == nil || !found.Ukw || found.App != "Demo App" || found.ELF != kernel ||
+		found.GDB != m.Info().GDB || found.State != "running" || found.Started.IsZero() || found.Volume == "" {
+		t.Fatalf("List shows %+v for %s", found, m.Name())
+	}
+	var buf bytes.Buffer
+	WriteList(&buf, list, false)
+	t.Logf("\n%s", buf.String())
+	buf.Reset()
+	if err := WriteList(&buf, list, true); err != nil || !strings.Contains(buf.String(), `"app": "Demo App"`) {
+		t.Fatalf("JSON %v:\n%s", err, buf.String())
+	}
+}

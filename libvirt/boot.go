@@ -327,7 +327,7 @@ func (m *Machine) connectDebugger(accel string) error {
 	c, err := gdbstub.NewClient(nc, opts)
 	if err != nil {
 		nc.Close()
-		return fmt.Errorf("libvirt: GDB stub of %s: %w", m.dom.Name, err)
+		return fmt.Errorf("libvirt: GDB stub of %s (QEMU's stub serves one debugger at a time: is another attached?): %w", m.dom.Name, err)
 	}
 	m.dbg = c
 	ch, cancel := c.Subscribe()
