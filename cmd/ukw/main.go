@@ -11,6 +11,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"ukw/session"
 )
 
 func newRootCmd() *cobra.Command {
@@ -24,6 +26,14 @@ func newRootCmd() *cobra.Command {
 	for _, c := range subcommands() {
 		root.AddCommand(c)
 	}
+	// `ukw` alone in an app directory opens the workbench (`ukw dev`).
+	root.Args = cobra.NoArgs
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if _, err := os.Stat("ukw.yaml"); err != nil {
+			return cmd.Help()
+		}
+		return runSession(cmd.Context(), session.Config{Dir: "."}, false, false)
+	}
 	return root
 }
 
@@ -36,6 +46,9 @@ func subcommands() []*cobra.Command {
 		newPsCmd(),
 		newStopCmd(),
 		newRunCmd(),
+		newTraceCmd(),
+		newProfileCmd(),
+		newDevCmd(),
 	}
 }
 

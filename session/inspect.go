@@ -1,0 +1,265 @@
+package session
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"ukw/guest"
+	"ukw/symbols"
+)
+
+// frameRef locates a flattened Frame: physical frame and inline depth.
+type frameRef struct{ phys, inline int }
+
+// stopState is the loop's view of the current stop.
+type stopState struct {
+	seq      int
+	reason   guest.StopReason
+	regs     guest.Regs
+	bt       symbols.Backtrace
+	frames   []Frame
+	refs     []frameRef
+	selected int
+}
+
+// machineMem reads guest virtual memory through the machine.
+type machineMem struct {
+	m guest.Machine
+}
+
+func (mm machineMem) ReadAt(p []byte, off int64) (int, error) {
+	if err := mm.m.ReadMemory(0, guest.Virtual, uint64(off), p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// layeredMem tries each reader in turn (the machine, a saved stack copy, the ELF).
+type layeredMem []interface {
+	ReadAt([]byte, int64) (int, error)
+}
+
+func (lm layeredMem) ReadAt(p []byte, off int64) (int, error) {
+	err := error(errors.New("no memory"))
+	for _, r := range lm {
+		if r == nil {
+			continue
+		}
+		var n int
+		if n, err = r.ReadAt(p, off); err == nil && n == len(p) {
+			return n, nil
+		}
+	}
+	return 0, err
+}
+
+// stackCopy serves reads from a raw stack copy (Fault.Stack).
+type stackCopy struct {
+	addr uint64
+	data []byte
+}
+
+func (s stackCopy) ReadAt(p []byte, off int64) (int, error) {
+	a := uint64(off)
+	if a < s.addr || a+uint64(len(p)) > s.addr+uint64(len(s.data)) {
+		return 0, errors.New("outside the saved stack")
+	}
+	return copy(p, s.data[a-s.addr:]), nil
+}
+
+func dwarfRegs(r *guest.Regs) symbols.Regs {
+	return symbols.Regs{R: r.DWARF(), Valid: 1<<symbols.NumRegs - 1}
+}
+
+// unwind symbolizes a backtrace and flattens its inline chains.
+func (l *loop) unwind(r *guest.Regs, mem symbols.Memory) (symbols.Backtrace, []Frame, []frameRef) {
+	if l.sym == nil {
+		f := Frame{PC: r.RIP}
+		return symbols.Backtrace{}, []Frame{f}, []frameRef{{0, 0}}
+	}
+	bt := l.sym.Unwind(dwarfRegs(r), mem)
+	var frames []Frame
+	var refs []frameRef
+	for i, pf := range bt.Frames {
+		loc := pf.Loc
+		if len(loc.Frames) == 0 {
+			frames = append(frames, Frame{Index: len(frames), PC: pf.PC, CFA: pf.CFA, Function: loc.Symbol, Offset: loc.Offset})
+			refs = append(refs, frameRef{i, 0})
+			continue
+		}
+		for j, sf := range loc.Frames {
+			fr := Frame{Index: len(frames), PC: pf.PC, CFA: pf.CFA, Function: sf.Func, File: sf.File, Line: sf.Line, Col: sf.Column, Inlined: sf.Inlined}
+			if j == len(loc.Frames)-1 && loc.Symbol != "" {
+				fr.Offset = loc.Offset
+			}
+			frames = append(frames, fr)
+			refs = append(refs, frameRef{i, j})
+		}
+	}
+	return bt, frames, refs
+}
+
+// frameVars formats the arguments and locals of flattened frame i.
+func (l *loop) frameVars(st *stopState, i int) []Var {
+	if l.sym == nil || i >= len(st.refs) || len(st.bt.Frames) == 0 {
+		return nil
+	}
+	ref := st.refs[i]
+	params, locals, err := l.sym.FrameVars(st.bt.Frames, ref.phys, ref.inline, machineMem{l.m})
+	if err != nil {
+		return nil
+	}
+	var out []Var
+	for _, v := range params {
+		out = append(out, Var{Kind: VarArg, Name: v.Name, Type: v.Type, Value: v.Value, Addr: v.Addr})
+	}
+	for _, v := range locals {
+		out = append(out, Var{Kind: VarLocal, Name: v.Name, Type: v.Type, Value: v.Value, Addr: v.Addr})
+	}
+	return out
+}
+
+// reportStop builds the snapshot of a stop and publishes it.
+func (l *loop) reportStop(st guest.Stop, detail string) {
+	regs := st.Regs
+	if regs.RIP == 0 && st.PC == 0 || st.Reason == guest.StopEntry {
+		r, err := l.m.Regs(st.CPU)
+		if err == nil {
+			regs = r
+		}
+	}
+	if st.PC == 0 {
+		st.PC = regs.RIP
+	}
+	l.seq++
+	s := &stopState{seq: l.seq, reason: st.Reason, regs: regs}
+	s.bt, s.frames, s.refs = l.unwind(&regs, machineMem{l.m})
+	l.stop = s
+	l.mem.newStop()
+
+	switch st.Reason {
+	case guest.StopBreakpoint, guest.StopHWBreakpoint:
+		hits := l.bps.at(st.PC)
+		for _, bp := range hits {
+			bp.Hits++
+		}
+		if len(hits) > 0 {
+			bp := hits[0]
+			word := "Breakpoint"
+			if bp.Temporary {
+				word = "Temporary breakpoint"
+			}
+			detail = fmt.Sprintf("%s %d, %s", word, bp.ID, l.describe(st.PC))
+			for _, h := range hits {
+				if h.Temporary {
+					l.deleteBreakpoint(h.ID)
+				}
+			}
+			l.emitBreakpoints()
+		}
+	case guest.StopWatchpoint:
+		detail = fmt.Sprintf("%s on %#x, %s", st.Watch, st.Addr, l.describe(st.PC))
+		for _, bp := range l.bps.list {
+			if bp.Kind.IsWatch() && len(bp.Addrs) > 0 && bp.Addrs[0] <= st.Addr && st.Addr < bp.Addrs[0]+uint64(max(bp.size, 1)) {
+				bp.Hits++
+				detail = fmt.Sprintf("Watchpoint %d: %s, %s", bp.ID, bp.Spec, l.describe(st.PC))
+			}
+		}
+		l.emitBreakpoints()
+	case guest.StopTrap:
+		detail = "trap (the guest's own breakpoint instruction), " + l.describe(st.PC)
+	}
+	if detail == "" {
+		detail = l.describe(st.PC)
+	}
+	snap := Snapshot{
+		Seq: s.seq, Reason: st.Reason, Detail: detail, CPU: st.CPU, PC: st.PC,
+		Frames: append([]Frame(nil), s.frames...), Regs: regs,
+	}
+	if l.prev != nil {
+		for r := guest.Reg(0); r < guest.NumRegs; r++ {
+			if l.prev.Get(r) != regs.Get(r) {
+				snap.Changed = append(snap.Changed, r)
+			}
+		}
+	}
+	prev := regs
+	l.prev = &prev
+	snap.Vars = l.frameVars(s, 0)
+	l.emit(StopEvent{Snap: snap})
+	l.setState(StateStopped, detail)
+}
+
+// selectFrame answers SelectFrame.
+func (l *loop) selectFrame(i int) {
+	st := l.stop
+	if i < 0 || i >= len(st.frames) {
+		l.s.errorf("no frame %d (the backtrace has %d)", i, len(st.frames))
+		return
+	}
+	st.selected = i
+	regs := st.regs
+	if len(st.bt.Frames) > 0 {
+		pr := st.bt.Frames[st.refs[i].phys].Regs
+		for n := 0; n < guest.NumDWARFRegs; n++ {
+			if v, ok := pr.Get(n); ok {
+				reg, _ := guest.DWARFReg(n)
+				regs.Set(reg, v)
+			}
+		}
+	}
+	l.emit(FrameEvent{Seq: st.seq, Index: i, Frame: st.frames[i], Regs: regs, Vars: l.frameVars(st, i)})
+}
+
+// faultEvent symbolizes a crash and renders the report `ukw run` prints.
+func (l *loop) faultEvent(f guest.Fault) FaultEvent {
+	ev := FaultEvent{Fault: f}
+	mem := layeredMem{machineMem{l.m}, stackCopy{f.StackAddr, f.Stack}}
+	if l.sym != nil {
+		mem = append(mem, l.sym)
+	}
+	bt, frames, _ := l.unwind(&f.Regs, mem)
+	ev.Frames = frames
+	if l.sym != nil {
+		c := symbols.Crash{Vector: f.Vector, ErrorCode: f.ErrorCode, CR2: f.Regs.CR2, Regs: dwarfRegs(&f.Regs),
+			RFLAGS: f.Regs.RFLAGS, Frames: bt.Frames, StopReason: bt.Reason}
+		if f.Kind != guest.FaultException {
+			c.Vector, c.Summary = -1, f.Summary()
+		}
+		var b bytes.Buffer
+		if err := symbols.WriteCrashReport(&b, l.sym, c, symbols.ReportOptions{}); err == nil {
+			ev.Report = b.String()
+		}
+	}
+	if ev.Report == "" {
+		ev.Report = f.Summary()
+	}
+	return ev
+}
+
+// loadSource answers LoadSource.
+func (l *loop) loadSource(file string) {
+	data, err := os.ReadFile(file)
+	if err != nil && l.app != nil && !filepath.IsAbs(file) {
+		data, err = os.ReadFile(filepath.Join(l.app.Dir, file))
+	}
+	if err != nil {
+		l.emit(SourceEvent{File: file, Err: err.Error()})
+		return
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	l.emit(SourceEvent{File: file, Lines: lines})
+}
+
+// shortPath trims a path to its last two elements for messages.
+func shortPath(p string) string {
+	dir, base := filepath.Split(p)
+	if dir == "" {
+		return base
+	}
+	return filepath.Join(filepath.Base(dir), base)
+}
