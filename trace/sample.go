@@ -1,0 +1,358 @@
+package trace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"ukw/guest"
+	"ukw/symbols"
+)
+
+// Sampler is offered by backends that can look at a running guest without
+// publishing a stop: Sample calls fn with the vCPU's registers and a
+// reader of its virtual memory while the guest is held between two
+// instructions, then lets it go on. The native VMM has it (vmm.Machine.Sample).
+type Sampler interface {
+	Sample(fn func(r *guest.Regs, read func(addr uint64, buf []byte) error)) error
+}
+
+// Sampling methods.
+const (
+	MethodAuto      = "auto"      // Sampler when the backend has it, else interrupt
+	MethodSample    = "sample"    // Sampler (kick the vCPU, read, go on)
+	MethodInterrupt = "interrupt" // guest.Machine: Interrupt, Regs, ReadMemory, Continue
+)
+
+// ProfileOptions configure RunProfile.
+type ProfileOptions struct {
+	// File symbolizes and unwinds samples.
+	File *symbols.File
+	// Hz is the sampling rate (100 when 0).
+	Hz int
+	// Duration ends the guest (Kill) after this long; 0 profiles it to its end.
+	Duration time.Duration
+	// Method is MethodAuto (default), MethodSample or MethodInterrupt.
+	Method string
+	// MaxDepth bounds each stack (symbols.UnwindMaxDepth when 0).
+	MaxDepth int
+	// Console receives the guest's console output (nil discards it).
+	Console io.Writer
+}
+
+// ProfileRun is what RunProfile measured.
+type ProfileRun struct {
+	Profile *Profile
+	Outcome Outcome
+	Method  string
+	Hz      int
+	// Failed counts samples that could not be taken (the guest ended
+	// in between, a read failed); Errors keeps the first few reasons.
+	Failed int
+	Errors []string
+	// SampleTime is the host wall time spent taking samples (kick, read,
+	// unwind), MaxSample the longest one: the profiler's cost.
+	SampleTime, MaxSample time.Duration
+}
+
+// MeanSample is the average cost of one sample.
+func (r *ProfileRun) MeanSample() time.Duration {
+	if n := r.Profile.Samples + r.Failed; n > 0 {
+		return r.SampleTime / time.Duration(n)
+	}
+	return 0
+}
+
+// RunProfile runs m (stopped, typically at entry) to its end or for
+// o.Duration, sampling its vCPU at o.Hz without any guest cooperation, and
+// returns the profile of the unwound, symbolized stacks.
+func RunProfile(ctx context.Context, m guest.Machine, o ProfileOptions) (*ProfileRun, error) {
+	if o.File == nil {
+		return nil, errors.New("trace: RunProfile needs a symbols.File")
+	}
+	hz := o.Hz
+	if hz <= 0 {
+		hz = 100
+	}
+	depth := o.MaxDepth
+	if depth <= 0 {
+		depth = symbols.UnwindMaxDepth
+	}
+	run := &ProfileRun{Profile: NewProfile(), Hz: hz}
+	sampler, hasSampler := m.(Sampler)
+	switch o.Method {
+	case "", MethodAuto:
+		run.Method = MethodInterrupt
+		if hasSampler {
+			run.Method = MethodSample
+		}
+	case MethodSample:
+		if !hasSampler {
+			return nil, fmt.Errorf("trace: this backend (%s) cannot sample a running guest; use --method interrupt", m.Caps().Backend)
+		}
+		run.Method = MethodSample
+	case MethodInterrupt:
+		run.Method = MethodInterrupt
+	default:
+		return nil, fmt.Errorf("trace: unknown sampling method %q (auto, sample, interrupt)", o.Method)
+	}
+	fail := func(err error) {
+		run.Failed++
+		if len(run.Errors) < 5 {
+			run.Errors = append(run.Errors, err.Error())
+		}
+	}
+
+	ev, cancel := m.Subscribe()
+	defer cancel()
+	start := time.Now()
+	if err := m.Continue(); err != nil {
+		return nil, fmt.Errorf("trace: continue: %w", err)
+	}
+	tick := time.NewTicker(time.Second / time.Duration(hz))
+	defer tick.Stop()
+	var deadline <-chan time.Time
+	if o.Duration > 0 {
+		t := time.NewTimer(o.Duration)
+		defer t.Stop()
+		deadline = t.C
+	}
+	done := ctx.Done()
+	names := newNameCache()
+	// handle deals with one event; it reports a stop and whether the run ended.
+	handle := func(e guest.Event) (*guest.Stop, bool) {
+		switch e := e.(type) {
+		case guest.ConsoleEvent:
+			if o.Console != nil {
+				o.Console.Write(e.Data)
+			}
+		case guest.StopEvent:
+			return &e.Stop, false
+		case guest.ExitEvent:
+			run.Outcome.Exit = &e.Exit
+			return nil, true
+		case guest.FaultEvent:
+			run.Outcome.Fault = &e.Fault
+			return nil, true
+		}
+		return nil, false
+	}
+	end := func() *ProfileRun {
+		run.Outcome.Wall = time.Since(start)
+		return run
+	}
+	for {
+		select {
+		case e, ok := <-ev:
+			if !ok {
+				return end(), errors.New("trace: machine closed before the guest ended")
+			}
+			stop, ended := handle(e)
+			if ended {
+				return end(), nil
+			}
+			if stop != nil && !run.Outcome.Killed {
+				// A stop nobody asked for (a trap compiled into the guest): go on.
+				if err := m.Continue(); err != nil {
+					return end(), fmt.Errorf("trace: continue after %v stop: %w", stop.Reason, err)
+				}
+			}
+		case <-tick.C:
+			if m.State() != guest.Running || run.Outcome.Killed {
+				continue
+			}
+			t0 := time.Now()
+			var stack []string
+			var err error
+			if run.Method == MethodSample {
+				var snap stackSnapshot
+				err = sampler.Sample(func(r *guest.Regs, read func(uint64, []byte) error) {
+					snap.take(r, read)
+				})
+				if err == nil {
+					stack = names.unwind(o.File, &snap.regs, &snap, depth)
+				}
+			} else {
+				var ended bool
+				stack, ended, err = interruptSample(m, ev, handle, o.File, depth, names)
+				if ended {
+					run.SampleTime += time.Since(t0)
+					return end(), nil
+				}
+			}
+			dt := time.Since(t0)
+			run.SampleTime += dt
+			run.MaxSample = max(run.MaxSample, dt)
+			if err != nil {
+				if !errors.Is(err, guest.ErrFinished) {
+					fail(err)
+				}
+				continue
+			}
+			run.Profile.Add(stack)
+		case <-deadline:
+			deadline = nil
+			run.Outcome.Killed = true
+			m.Kill()
+		case <-done:
+			done = nil
+			run.Outcome.Killed = true
+			m.Kill()
+		}
+	}
+}
+
+// interruptSample takes one sample through guest.Machine alone: stop the
+// guest, unwind from the stop's registers reading memory page by page,
+// continue. It reports ended when the guest ended instead of stopping.
+func interruptSample(m guest.Machine, ev <-chan guest.Event, handle func(guest.Event) (*guest.Stop, bool), f *symbols.File, depth int, names *nameCache) ([]string, bool, error) {
+	if err := m.Interrupt(); err != nil {
+		return nil, false, err
+	}
+	var stop *guest.Stop
+	for stop == nil {
+		e, ok := <-ev
+		if !ok {
+			return nil, true, errors.New("machine closed")
+		}
+		s, ended := handle(e)
+		if ended {
+			return nil, true, nil
+		}
+		stop = s
+	}
+	stack := names.unwind(f, &stop.Regs, &pageCache{m: m, pages: map[uint64][]byte{}}, depth)
+	return stack, false, m.Continue()
+}
+
+// nameCache names code addresses for stacks; Lookup is the costly part of
+// a sample, and a profile revisits the same few addresses.
+type nameCache struct {
+	byPC map[uint64][]string // innermost first (an inline chain)
+}
+
+func newNameCache() *nameCache { return &nameCache{byPC: map[uint64][]string{}} }
+
+// unwind unwinds from r and names every frame, inlined ones included,
+// outermost first.
+func (c *nameCache) unwind(f *symbols.File, r *guest.Regs, mem symbols.Memory, depth int) []string {
+	bt := f.UnwindN(SymbolsRegs(r), mem, depth)
+	var inner []string // innermost first
+	for _, fr := range bt.Frames {
+		inner = append(inner, c.names(fr)...)
+	}
+	out := make([]string, len(inner))
+	for i, s := range inner {
+		out[len(inner)-1-i] = s
+	}
+	return out
+}
+
+func (c *nameCache) names(fr symbols.Frame) []string {
+	if n, ok := c.byPC[fr.PC]; ok {
+		return n
+	}
+	var n []string
+	for _, sf := range fr.Loc.Frames {
+		name := sf.Func
+		if name == "" {
+			name = fr.Loc.Symbol
+		}
+		if name == "" {
+			name = fmt.Sprintf("%#x", fr.PC)
+		}
+		n = append(n, name)
+	}
+	if len(n) == 0 {
+		if fr.Loc.Symbol != "" {
+			n = []string{fr.Loc.Symbol}
+		} else {
+			n = []string{fmt.Sprintf("%#x", fr.PC)}
+		}
+	}
+	c.byPC[fr.PC] = n
+	return n
+}
+
+// stackSnapshot is what a sample copies while the guest is held: the
+// registers and the stack from rsp up (StackSnapshotMax bytes at most, up
+// to the first unreadable page). The unwinder then runs on the copy
+// while the guest goes on.
+type stackSnapshot struct {
+	regs guest.Regs
+	base uint64
+	data []byte
+}
+
+// StackSnapshotMax bounds the stack a sample copies.
+const StackSnapshotMax = 32 << 10
+
+func (s *stackSnapshot) take(r *guest.Regs, read func(uint64, []byte) error) {
+	s.regs, s.base = *r, r.RSP
+	buf := make([]byte, 0, StackSnapshotMax)
+	for a := r.RSP; len(buf) < StackSnapshotMax; {
+		n := min(4096-int(a&4095), StackSnapshotMax-len(buf))
+		chunk := buf[len(buf) : len(buf)+n]
+		if read(a, chunk) != nil {
+			break
+		}
+		buf = buf[:len(buf)+n]
+		a += uint64(n)
+	}
+	s.data = buf
+}
+
+// ReadAt serves the unwinder from the copy.
+func (s *stackSnapshot) ReadAt(p []byte, off int64) (int, error) {
+	a := uint64(off)
+	if a < s.base || a-s.base > uint64(len(s.data)) || uint64(len(p)) > uint64(len(s.data))-(a-s.base) {
+		return 0, fmt.Errorf("%#x is outside the %d-byte stack copy at %#x", a, len(s.data), s.base)
+	}
+	return copy(p, s.data[a-s.base:]), nil
+}
+
+// SymbolsRegs converts a guest register set to the unwinder's (DWARF
+// numbering, System V AMD64 psABI Figure 3.36).
+func SymbolsRegs(r *guest.Regs) symbols.Regs {
+	var s symbols.Regs
+	for _, p := range [...]struct {
+		n int
+		v uint64
+	}{
+		{symbols.RegRAX, r.RAX}, {symbols.RegRDX, r.RDX}, {symbols.RegRCX, r.RCX}, {symbols.RegRBX, r.RBX},
+		{symbols.RegRSI, r.RSI}, {symbols.RegRDI, r.RDI}, {symbols.RegRBP, r.RBP}, {symbols.RegRSP, r.RSP},
+		{symbols.RegR8, r.R8}, {symbols.RegR9, r.R9}, {symbols.RegR10, r.R10}, {symbols.RegR11, r.R11},
+		{symbols.RegR12, r.R12}, {symbols.RegR13, r.R13}, {symbols.RegR14, r.R14}, {symbols.RegR15, r.R15},
+		{symbols.RegRIP, r.RIP},
+	} {
+		s.Set(p.n, p.v)
+	}
+	return s
+}
+
+// pageCache reads a stopped machine's virtual memory a page at a time:
+// one ReadMemory per page however many words the unwinder wants.
+type pageCache struct {
+	m     guest.Machine
+	pages map[uint64][]byte
+}
+
+func (c *pageCache) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		a := uint64(off) + uint64(n)
+		base := a &^ 4095
+		pg, ok := c.pages[base]
+		if !ok {
+			pg = make([]byte, 4096)
+			if err := c.m.ReadMemory(0, guest.Virtual, base, pg); err != nil {
+				return n, err
+			}
+			c.pages[base] = pg
+		}
+		n += copy(p[n:], pg[a-base:])
+	}
+	return n, nil
+}
