@@ -48,6 +48,8 @@ func subcommands() []*cobra.Command {
 		newRunCmd(),
 		newTraceCmd(),
 		newProfileCmd(),
+		newTraceCmd(),
+		newProfileCmd(),
 		newDevCmd(),
 	}
 }
