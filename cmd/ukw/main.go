@@ -48,8 +48,6 @@ func subcommands() []*cobra.Command {
 		newRunCmd(),
 		newTraceCmd(),
 		newProfileCmd(),
-		newTraceCmd(),
-		newProfileCmd(),
 		newDevCmd(),
 	}
 }
