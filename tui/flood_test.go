@@ -164,12 +164,14 @@ func TestKeysUnderConsoleFlood(t *testing.T) {
 	slices.Sort(lat)
 	p50, worst := lat[len(lat)/2], lat[len(lat)-1]
 	t.Logf("%d keys during a %d MB flood at %d MB/s: key→frame p50 %v, max %v", len(lat), total>>20, rate>>20, p50, worst)
-	if during < 10 {
+	if during < 5 {
 		t.Errorf("only %d keys were handled while the flood ran", during)
 	}
-	// A frozen UI takes seconds; a responsive one a frame or two (16 ms each).
-	if worst > time.Second {
-		t.Errorf("a key took %v to reach the screen during the flood", worst)
+	// A frozen UI takes seconds for every key; a responsive one a frame or
+	// two (16 ms each). The bounds leave room for a loaded machine (other
+	// processes can starve this one for a while), not for a freeze.
+	if p50 > 250*time.Millisecond || worst > 5*time.Second {
+		t.Errorf("keys took p50 %v, max %v to reach the screen during the flood", p50, worst)
 	}
 	// Every byte arrived: wait for the channel to drain into the model.
 	if got := m.console.Bytes(); got > total {
