@@ -28,7 +28,7 @@ type PlainOptions struct {
 func RunPlain(s *Session, in io.Reader, out io.Writer, o PlainOptions) error {
 	var mu sync.Mutex
 	w := bufio.NewWriter(out)
-	settled := make(chan struct{}, 1) // a stop, exit, fault or failure
+	settled := make(chan struct{}, 1)  // a stop, exit, fault or failure
 	answered := make(chan struct{}, 1) // an answer to a non-run command
 	refused := make(chan struct{}, 1)  // an error answer
 	if in != nil {

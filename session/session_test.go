@@ -1,0 +1,244 @@
+package session
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ukw/guest"
+	"ukw/internal/testenv"
+)
+
+// harness drives a real session and remembers every event it saw.
+type harness struct {
+	t   *testing.T
+	s   *Session
+	all []Event
+}
+
+func start(t *testing.T, cfg Config) *harness {
+	t.Helper()
+	testenv.KVM(t)
+	testenv.Tool(t, "gcc", "ld", "objcopy")
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, s: s}
+	t.Cleanup(func() {
+		s.Close()
+		for range s.Events() {
+		}
+	})
+	return h
+}
+
+// until returns the first event (after those already seen) for which
+// match is true, failing after timeout.
+func (h *harness) until(what string, timeout time.Duration, match func(Event) bool) Event {
+	h.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case e, ok := <-h.s.Events():
+			if !ok {
+				h.t.Fatalf("session ended while waiting for %s; saw:\n%s", what, h.log())
+			}
+			h.all = append(h.all, e)
+			if f, ok := e.(BuildEvent); ok && f.Phase == BuildFailed && what != "build failure" {
+				h.t.Logf("build failed: %s %v", f.Error, f.Diagnostics)
+			}
+			if match(e) {
+				return e
+			}
+		case <-deadline:
+			h.t.Fatalf("no %s within %s; saw:\n%s", what, timeout, h.log())
+		}
+	}
+}
+
+func (h *harness) log() string {
+	var b strings.Builder
+	for _, e := range h.all {
+		if l := PlainLine(e, true); l != "" {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
+}
+
+func (h *harness) stop(what string) Snapshot {
+	h.t.Helper()
+	e := h.until(what, 60*time.Second, func(e Event) bool {
+		switch e.(type) {
+		case StopEvent, ExitEvent, FaultEvent:
+			return true
+		}
+		return false
+	})
+	st, ok := e.(StopEvent)
+	if !ok {
+		h.t.Fatalf("wanted a stop (%s), got %s; saw:\n%s", what, PlainLine(e, true), h.log())
+	}
+	return st.Snap
+}
+
+func (h *harness) output(what string) OutputEvent {
+	h.t.Helper()
+	return h.until(what, 30*time.Second, func(e Event) bool { _, ok := e.(OutputEvent); return ok }).(OutputEvent)
+}
+
+// copyApp copies an app directory (without .ukw) into a temp dir.
+func copyApp(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if info.IsDir() {
+			if info.Name() == ".ukw" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func top(s Snapshot) Frame {
+	if len(s.Frames) == 0 {
+		return Frame{}
+	}
+	return s.Frames[0]
+}
+
+func TestStepNextFinishOnCalls(t *testing.T) {
+	dir := copyApp(t, "../testdata/guests/calls")
+	h := start(t, Config{Dir: dir, NoWatch: true, Breakpoints: []string{"measure_all"}})
+	s := h.stop("breakpoint at measure_all")
+	if f := top(s); f.Function != "measure_all" || s.Reason != guest.StopBreakpoint {
+		t.Fatalf("first stop %+v (%s)", f, s.Detail)
+	}
+	// next over the loop header until measure() is the next call, then step into it
+	h.s.Send(Next{})
+	line := top(h.stop("next")).Line
+	for i := 0; i < 5 && top(s).Function != "measure"; i++ {
+		h.s.Send(Step{})
+		s = h.stop("step")
+	}
+	if f := top(s); f.Function != "measure" {
+		t.Fatalf("step did not enter measure: %+v (after line %d)", f, line)
+	}
+	if len(s.Frames) < 3 || s.Frames[1].Function != "measure_all" || s.Frames[2].Function != "main" {
+		t.Fatalf("backtrace in measure: %+v", s.Frames)
+	}
+	var index string
+	for _, v := range s.Vars {
+		if v.Name == "index" {
+			index = v.Value
+		}
+	}
+	if index != "0" {
+		t.Fatalf("measure's index = %q, want 0; vars %+v", index, s.Vars)
+	}
+	h.s.Send(Finish{})
+	ret := h.output("finish announcement")
+	if !strings.Contains(ret.Text, "Run till exit") {
+		t.Fatalf("finish said %q", ret.Text)
+	}
+	s = h.stop("finish")
+	if f := top(s); f.Function != "measure_all" {
+		t.Fatalf("finish stopped in %+v", f)
+	}
+	h.s.Send(Continue{})
+	e := h.until("exit", 60*time.Second, func(e Event) bool { _, ok := e.(ExitEvent); return ok }).(ExitEvent)
+	if e.Exit.Status != 32 {
+		t.Fatalf("exit status %d, want 32", e.Exit.Status)
+	}
+}
+
+func TestBreakpointSurvivesAnEditThatMovesIt(t *testing.T) {
+	dir := copyApp(t, "../examples/hello")
+	h := start(t, Config{Dir: dir, Breakpoints: []string{"main"}})
+	first := h.stop("breakpoint at main")
+	if top(first).Function != "main" {
+		t.Fatalf("first stop at %+v", top(first))
+	}
+	main := filepath.Join(dir, "main.c")
+	src, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// New code above main moves it to another address (and another line).
+	edited := "static int ukw_test_pad(int x) { return x * 3 + 1; }\nint ukw_test_use(int x) { return ukw_test_pad(x); }\n" + string(src)
+	if err := os.WriteFile(main, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.until("reload", 120*time.Second, func(e Event) bool { _, ok := e.(ReloadEvent); return ok })
+	second := h.stop("breakpoint at main after the reload")
+	if top(second).Function != "main" {
+		t.Fatalf("after reload stopped at %+v", top(second))
+	}
+	if second.PC == first.PC || top(second).Line != top(first).Line+2 {
+		t.Fatalf("breakpoint did not move with main: before %#x line %d, after %#x line %d",
+			first.PC, top(first).Line, second.PC, top(second).Line)
+	}
+}
+
+func TestBrokenEditKeepsTheGuestAndShowsTheError(t *testing.T) {
+	dir := copyApp(t, "../examples/hello")
+	h := start(t, Config{Dir: dir, Breakpoints: []string{"main"}})
+	first := h.stop("breakpoint at main")
+	main := filepath.Join(dir, "main.c")
+	good, _ := os.ReadFile(main)
+	lines := strings.Split(string(good), "\n")
+	bad := append(append([]string{}, lines[:3]...), append([]string{"int broken(void) { return undefined_thing; }"}, lines[3:]...)...)
+	if err := os.WriteFile(main, []byte(strings.Join(bad, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fail := h.until("build failure", 120*time.Second, func(e Event) bool {
+		b, ok := e.(BuildEvent)
+		return ok && b.Phase == BuildFailed
+	}).(BuildEvent)
+	found := false
+	for _, d := range fail.Diagnostics {
+		if d.Severity == "error" && strings.HasSuffix(d.File, "main.c") && d.Line == 4 && strings.Contains(d.Message, "undefined_thing") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no error at main.c:4 naming undefined_thing: %+v (%s)", fail.Diagnostics, fail.Error)
+	}
+	// The old guest is still there and still stopped at main.
+	h.s.Send(Info{What: "frame"})
+	if out := h.output("info frame"); out.Error || !strings.Contains(out.Text, "main") {
+		t.Fatalf("old guest gone after a broken build: %q", out.Text)
+	}
+	if err := os.WriteFile(main, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.until("successful rebuild", 120*time.Second, func(e Event) bool {
+		b, ok := e.(BuildEvent)
+		return ok && b.Phase == BuildOK
+	})
+	again := h.stop("breakpoint at main after the fix")
+	if again.PC != first.PC || top(again).Function != "main" {
+		t.Fatalf("after the fix stopped at %#x %+v, want main at %#x", again.PC, top(again), first.PC)
+	}
+	if again.Seq <= first.Seq {
+		t.Fatal(fmt.Sprint("stop sequence did not advance: ", again.Seq))
+	}
+}
