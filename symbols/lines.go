@@ -20,6 +20,10 @@ type lineRow struct {
 	// 2.40 then uses file entry 0 of a DWARF 5 table, not 1 (fixed in
 	// 2.42, PR 30783); addr2line-compatible output reproduces that.
 	fileUnset bool
+	// nzDisc: a non-zero discriminator was set since the line last
+	// changed (gdb's m_line_has_non_zero_discriminator); gdbRow: gdb 13
+	// keeps this row in its line table (see markGDBRows).
+	nzDisc, gdbRow bool
 }
 
 // lineSeq is one sequence of rows (ends with an end_sequence row).
@@ -250,17 +254,26 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 	// The line program (DWARF 5, 6.2.5).
 	r.off = progStart
 	var (
-		row  lineRow
-		seq  *lineSeq
-		disc uint32
+		row    lineRow
+		seq    *lineSeq
+		disc   uint32
+		lineNZ bool
 	)
 	reset := func() {
 		row = lineRow{file: 1, line: 1, isStmt: defStmt, fileUnset: true}
 		disc = 0
+		lineNZ = false
+	}
+	advLine := func(d int64) {
+		row.line = uint32(int64(row.line) + d)
+		if d != 0 {
+			lineNZ = disc != 0
+		}
 	}
 	reset()
 	emit := func() {
 		row.disc = disc
+		row.nzDisc = lineNZ
 		if seq == nil {
 			seq = &lineSeq{low: row.addr}
 		}
@@ -280,7 +293,7 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 		case op >= opBase:
 			adj := uint64(op - opBase)
 			row.addr += (adj / lineRange) * minInst
-			row.line = uint32(int64(row.line) + lineBase + int64(adj%lineRange))
+			advLine(lineBase + int64(adj%lineRange))
 			emit()
 		case op == 0:
 			n := r.uleb()
@@ -300,6 +313,7 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 				_ = addrSize
 			case lneSetDiscriminator:
 				disc = uint32(r.uleb())
+				lineNZ = lineNZ || disc != 0
 			case lneDefineFile:
 				name := r.cstr()
 				d := r.uleb()
@@ -311,7 +325,7 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 		case op == lnsAdvancePC:
 			row.addr += r.uleb() * minInst
 		case op == lnsAdvanceLine:
-			row.line = uint32(int64(row.line) + r.sleb())
+			advLine(r.sleb())
 		case op == lnsSetFile:
 			row.file = uint32(r.uleb())
 			row.fileUnset = false
@@ -397,6 +411,7 @@ func readForm(r *rbuf, sec *sectionData, form uint64, offSize int) (uint64, stri
 // sort_line_sequences).
 func (t *lineTable) index() {
 	for _, s := range t.all {
+		markGDBRows(s.rows)
 		rows := make([]lineRow, len(s.rows))
 		copy(rows, s.rows)
 		sort.SliceStable(rows, func(i, j int) bool { return rows[i].addr < rows[j].addr })
@@ -461,23 +476,11 @@ func (t *lineTable) find(addr uint64) (lineRow, bool) {
 // does: the last row at or below addr; if that row is not a statement, an
 // is_stmt row at the same address just before it wins.
 func (t *lineTable) findStmt(addr uint64) (lineRow, bool) {
-	i := sort.Search(len(t.seqs), func(i int) bool { return t.seqs[i].high() > addr })
-	if i == len(t.seqs) || addr < t.seqs[i].low {
+	s, j := t.rowIndex(addr)
+	if s == nil {
 		return lineRow{}, false
 	}
-	rows := t.seqs[i].sorted
-	j := sort.Search(len(rows), func(j int) bool { return rows[j].addr > addr }) - 1
-	if j < 0 || rows[j].endSeq {
-		return lineRow{}, false
-	}
-	k := j
-	for k > 0 && rows[k-1].addr == rows[k].addr && rows[k-1].line != 0 && !rows[k].isStmt {
-		k--
-	}
-	if rows[k].isStmt {
-		j = k
-	}
-	return rows[j], true
+	return s.sorted[j], true
 }
 
 func (t *lineTable) fileName(i uint32) string {
@@ -488,4 +491,41 @@ func (t *lineTable) fileName(i uint32) string {
 		return t.files[i]
 	}
 	return "<unknown>"
+}
+
+// markGDBRows sets gdbRow on the rows gdb 13 keeps in its line tables
+// (gdb/dwarf2/read.c lnp_state_machine::record_line and
+// dwarf_record_line_p, buildsym.c record_line): rows of line 0 are
+// dropped; a row repeating the previous kept row's file and line is
+// dropped once the line had a non-zero discriminator; a non-statement
+// row that switches files at an unchanged address is dropped; and a
+// switch of files ends the previous file's table at the new row's
+// address, which removes that file's rows at the same address.
+func markGDBRows(rows []lineRow) {
+	var (
+		lastFile uint32
+		lastLine uint32
+		lastAddr uint64
+		started  bool
+	)
+	for i := range rows {
+		r := &rows[i]
+		if r.endSeq {
+			break
+		}
+		fileChanged := !started || r.file != lastFile
+		if r.line == 0 || (started && fileChanged && r.addr == lastAddr && !r.isStmt) {
+			lastAddr = r.addr
+			continue
+		}
+		if started && fileChanged {
+			for k := i - 1; k >= 0 && rows[k].addr == r.addr; k-- {
+				if rows[k].file == lastFile {
+					rows[k].gdbRow = false
+				}
+			}
+		}
+		r.gdbRow = fileChanged || r.line != lastLine || !r.nzDisc
+		lastFile, lastLine, lastAddr, started = r.file, r.line, r.addr, true
+	}
 }
