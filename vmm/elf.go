@@ -21,6 +21,9 @@ const (
 	ptNote = 4
 
 	shtNote = 7
+
+	// maxLoadSegments bounds PT_LOAD segments (real kernels have a handful).
+	maxLoadSegments = 64
 )
 
 type elfProg struct {
@@ -118,6 +121,9 @@ func parseELF(data []byte) (*elfFile, error) {
 		}
 		switch p.typ {
 		case ptLoad:
+			if len(f.progs) == maxLoadSegments {
+				return nil, fmt.Errorf("more than %d PT_LOAD segments", maxLoadSegments)
+			}
 			if p.filesz > p.memsz {
 				return nil, fmt.Errorf("program header %d: p_filesz %#x > p_memsz %#x", i, p.filesz, p.memsz)
 			}
