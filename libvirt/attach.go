@@ -49,3 +49,20 @@ func Attach(conn *Conn, name string, opts AttachOptions) (*Machine, error) {
 	}
 	return m, nil
 }
+
+// AttachURI is Attach on a connection of its own to uri ("" means
+// DefaultURI), which Close also closes: the one call `ukw debug --domain
+// NAME --connect URI` needs.
+func AttachURI(uri, name string, opts AttachOptions) (*Machine, error) {
+	conn, err := Dial(uri)
+	if err != nil {
+		return nil, err
+	}
+	m, err := Attach(conn, name, opts)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	m.ownConn = true
+	return m, nil
+}

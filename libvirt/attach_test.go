@@ -257,6 +257,11 @@ func TestListFindsUkwDomain(t *testing.T) {
 	var buf bytes.Buffer
 	WriteList(&buf, list, false)
 	t.Logf("\n%s", buf.String())
+	// The booting machine holds QEMU's only debugger slot: a second
+	// attach must say so rather than hang.
+	if _, err := AttachURI(testURI(), m.Name(), AttachOptions{}); err == nil || !strings.Contains(err.Error(), "one debugger") {
+		t.Fatalf("second attach: %v, want the one-debugger error", err)
+	}
 	buf.Reset()
 	if err := WriteList(&buf, list, true); err != nil || !strings.Contains(buf.String(), `"app": "Demo App"`) {
 		t.Fatalf("JSON %v:\n%s", err, buf.String())
