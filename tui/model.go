@@ -195,17 +195,27 @@ func (m *Model) setFocus(id int) {
 	m.panes[m.focus].SetFocus(false)
 	m.focus = id
 	m.panes[id].SetFocus(true)
-	m.reveal(id)
+	m.show(id)
 	if m.cmdFocus {
 		m.cmdFocus = false
 		m.cmd.blur()
 	}
 }
 
-// reveal makes pane id the shown tab of its slot without moving the focus.
-func (m *Model) reveal(id int) {
+// show makes pane id the shown tab of its slot.
+func (m *Model) show(id int) {
 	m.clock++
 	m.lastFocus[id] = m.clock
+}
+
+// reveal brings pane id forward for news (a failed build, a crash) without
+// moving the focus — unless that would hide the focused pane, whose keys
+// would then go to a pane out of sight.
+func (m *Model) reveal(id int) {
+	if s := m.lay.slotOf(id); s >= 0 && s == m.lay.slotOf(m.focus) && m.focus != id {
+		return
+	}
+	m.show(id)
 }
 
 // shown returns the pane a slot shows: the one revealed most recently.

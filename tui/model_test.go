@@ -278,3 +278,15 @@ func TestOddEventsDoNotPanic(t *testing.T) {
 		checkSize(t, m.View(), sz[0], sz[1])
 	}
 }
+
+// TestRevealKeepsFocusVisible: news from the build does not hide the pane
+// that has the keys.
+func TestRevealKeepsFocusVisible(t *testing.T) {
+	m, b := newDriven(80, 24)
+	keys(m, b, "8") // layers, in the same slot as build
+	drive(m, b, failedBuild())
+	mustContain(t, m.View(), "═ Console Memory Build [Layers]", "build failed: see the Build pane")
+	keys(m, b, "1")
+	drive(m, b, failedBuild())
+	mustContain(t, m.View(), "─ Console Memory [Build] Layers")
+}

@@ -147,6 +147,10 @@ func (p *SourcePane) Update(msg tea.Msg) tea.Cmd {
 		p.buildRows()
 	case session.BreakpointsEvent:
 		p.bps = msg.List
+	case session.BuildEvent:
+		if msg.Phase != session.BuildStarted {
+			p.invalidate(msg.Trigger)
+		}
 	case JumpMsg:
 		p.asm = false
 		p.show(msg.File, msg.Line)
@@ -176,6 +180,25 @@ func (p *SourcePane) Update(msg tea.Msg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// invalidate forgets the text of files that changed on disk and asks again
+// for the shown one, keeping the cursor where it was.
+func (p *SourcePane) invalidate(changed []string) {
+	for _, c := range changed {
+		for f := range p.files {
+			switch {
+			case !sameFile(f, c):
+			case f == p.file: // keep showing the old text until the new arrives
+				if !p.pending[f] {
+					p.pending[f] = true
+					p.send(session.LoadSource{File: f})
+				}
+			default:
+				delete(p.files, f)
+			}
+		}
+	}
 }
 
 // follow moves the view to a frame's location.
@@ -323,7 +346,7 @@ func (p *SourcePane) View() string {
 		note = "no source yet: waiting for the guest to stop"
 	case !p.asm && p.errs[p.file] != "":
 		note = fmt.Sprintf("%s: %s (press a for assembly)", filepath.Base(p.file), p.errs[p.file])
-	case !p.asm && p.pending[p.file]:
+	case !p.asm && p.pending[p.file] && p.files[p.file] == nil:
 		note = "loading " + filepath.Base(p.file) + "…"
 	}
 	var out []string

@@ -181,3 +181,23 @@ func TestBpLocation(t *testing.T) {
 		t.Error("sameFile")
 	}
 }
+
+func TestSourceReloadsAfterEdit(t *testing.T) {
+	c, rec := testCommon(60, 10)
+	p := NewSourcePane(c)
+	feed(p, fixtureStop(), session.SourceEvent{File: helloPath, Lines: helloSource})
+	n := len(rec.sent())
+	feed(p, session.BuildEvent{Phase: session.BuildOK, Trigger: []string{"/src/examples/hello/other.c"}})
+	if len(rec.sent()) != n {
+		t.Fatal("an unrelated edit reloaded the shown file")
+	}
+	feed(p, session.BuildEvent{Phase: session.BuildFailed, Trigger: []string{helloPath}})
+	if got := rec.last(); got != (session.LoadSource{File: helloPath}) {
+		t.Fatalf("an edit of the shown file sent %#v", got)
+	}
+	mustContain(t, p.View(), "return n * n") // the old text stays until the new arrives
+	edited := append([]string(nil), helloSource...)
+	edited[7] = "\treturn n * n * 1;"
+	feed(p, session.SourceEvent{File: helloPath, Lines: edited})
+	mustContain(t, p.View(), "return n * n * 1;")
+}
