@@ -3,6 +3,7 @@ package vmm
 import (
 	"debug/elf"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -257,5 +258,22 @@ func TestRebootAndVGA(t *testing.T) {
 	lines, err := m.VGAText()
 	if err != nil || len(lines) != 25 {
 		t.Fatalf("VGAText: %d lines, %v", len(lines), err)
+	}
+}
+
+func TestMonitor(t *testing.T) {
+	img := buildGuest(t, "guest64.S", "elf64")
+	m := newMachine(t, guest.Config{Image: img, Cmdline: "0"})
+	var _ guest.Monitor = m
+	out, err := m.Monitor("caps")
+	if err != nil || !strings.Contains(out, "hardware breakpoints: 4") || !strings.Contains(out, "single-step: true") {
+		t.Fatalf("caps: %q %v", out, err)
+	}
+	runToEnd(t, m, false)
+	if out, err := m.Monitor("timeline"); err != nil || !strings.Contains(out, "first instruction") {
+		t.Fatalf("timeline: %q %v", out, err)
+	}
+	if _, err := m.Monitor("frobnicate"); !errors.Is(err, guest.ErrUnsupported) {
+		t.Fatalf("unknown command: %v", err)
 	}
 }
