@@ -101,9 +101,12 @@ func resolve(ctx context.Context, o *Options) (*target, error) {
 		}
 		return nil, err
 	}
+	// A ukw app boots its ELF64 (the ukw note: long mode at once); QEMU's
+	// multiboot loader takes the ELF32 copy; an external app boots the
+	// kernel its own build made and is symbolized from its debug ELF.
 	t := &target{image: res.ELF, elf: res.ELF, cmdline: res.Cmdline, memory: res.MemoryMiB, buildTime: time.Since(start)}
-	if o.Backend == "qemu" {
-		t.image = res.Image // QEMU's multiboot loader takes ELF32 only
+	if o.Backend == "qemu" || app.Manifest.External != nil {
+		t.image = res.Image
 	}
 	return t, nil
 }
