@@ -50,7 +50,7 @@ func newGuestRing(nrecs uint32) *guestRing {
 }
 
 func (g *guestRing) u64(off uint64) uint64 { return binary.LittleEndian.Uint64(g.ram.b[ringAt+off:]) }
-func (g *guestRing) put(off, v uint64)    { binary.LittleEndian.PutUint64(g.ram.b[ringAt+off:], v) }
+func (g *guestRing) put(off, v uint64)     { binary.LittleEndian.PutUint64(g.ram.b[ringAt+off:], v) }
 
 // reserve claims the next slot; ok is false when the ring is full (the
 // record is counted as dropped).
