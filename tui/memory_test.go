@@ -156,6 +156,8 @@ func TestConsoleVGA(t *testing.T) {
 		t.Fatalf("v sent %#v", got)
 	}
 	mustContain(t, p.View(), "reading the VGA text screen")
+	feed(p, session.MemoryEvent{Addr: 0xb8000, Data: make([]byte, 4000)})
+	mustContain(t, p.View(), "the VGA text screen is blank")
 	screen := make([]byte, 4000)
 	for i := range 2000 {
 		screen[2*i], screen[2*i+1] = ' ', 0x07

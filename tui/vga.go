@@ -76,5 +76,10 @@ func (v *vgaScreen) view(st *Styles) []string {
 	case v.lines == nil:
 		return []string{st.Dim.Render("no VGA text screen yet: it is read when the guest stops")}
 	}
-	return v.lines
+	for _, l := range v.lines {
+		if l != "" {
+			return v.lines
+		}
+	}
+	return []string{st.Dim.Render("the VGA text screen is blank")}
 }
