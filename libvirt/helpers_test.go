@@ -34,6 +34,23 @@ func daemon(t *testing.T) *Conn {
 // the kernel's path.
 func testKernel(t *testing.T) string {
 	t.Helper()
+	return buildKernel(t)
+}
+
+// benchKernel is testKernel for benchmarks (skipping when the daemon or the
+// toolchain is missing).
+func benchKernel(b *testing.B) string {
+	b.Helper()
+	c, err := Dial(testURI())
+	if err != nil {
+		b.Skipf("skipping: libvirtd is not usable: %v", err)
+	}
+	c.Close()
+	return buildKernel(b)
+}
+
+func buildKernel(t testing.TB) string {
+	t.Helper()
 	testenv.Tool(t, "gcc", "ld", "make")
 	dir := t.TempDir()
 	src, err := filepath.Abs("../testdata/libvirt")
