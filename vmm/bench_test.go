@@ -1,0 +1,36 @@
+package vmm
+
+import (
+	"testing"
+
+	"ukw/guest"
+)
+
+// BenchmarkBootToExit measures the VMM's own cost: New, a guest of a few
+// dozen instructions that prints one line and exits, and Close.
+func BenchmarkBootToExit(b *testing.B) {
+	img := buildGuest(b, "guest64.S", "elf64")
+	for i := 0; i < b.N; i++ {
+		m, err := New(guest.Config{Image: img, Cmdline: "0-"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := runToEnd(b, m, false)
+		if r.exit == nil || r.exit.Status != 0 {
+			b.Fatalf("exit %+v fault %+v", r.exit, r.fault)
+		}
+		m.Close()
+	}
+}
+
+// BenchmarkProbe measures the capability probe (a throwaway VM).
+func BenchmarkProbe(b *testing.B) {
+	img := buildGuest(b, "guest64.S", "elf64")
+	m := newMachine(b, guest.Config{Image: img})
+	for i := 0; i < b.N; i++ {
+		err := m.call(true, func() error { _, err := probe(m.v.sys); return err })
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
