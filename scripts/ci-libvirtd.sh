@@ -8,8 +8,10 @@
 # cannot open a root-only /dev/kvm. See docs/libvirt.md.
 set -eu
 
-running() { # pidfile
-	[ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+running() { # pidfile: a live process, not a zombie awaiting its reaper
+	[ -f "$1" ] || return 1
+	state=$(ps -o stat= -p "$(cat "$1")" 2>/dev/null) || return 1
+	case "$state" in Z*) return 1 ;; esac
 }
 
 if [ -c /dev/kvm ] && getent group kvm >/dev/null; then
