@@ -3,11 +3,15 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"ukw/guest"
+	"ukw/libvirt"
+	"ukw/qemu"
 	"ukw/vmm/runner"
 )
 
@@ -16,6 +20,7 @@ func newRunCmd() *cobra.Command {
 	var (
 		o       runner.Options
 		cmdline string
+		connect string
 	)
 	c := &cobra.Command{
 		Use:   "run [DIR|IMAGE]",
@@ -33,15 +38,26 @@ func newRunCmd() *cobra.Command {
 			if cmd.Flags().Changed("cmdline") {
 				o.Cmdline = &cmdline
 			}
+			stderr := cmd.ErrOrStderr()
+			if o.Backend == "kvm" {
+				if err := unix.Access("/dev/kvm", unix.R_OK|unix.W_OK); err != nil {
+					if _, lerr := exec.LookPath("qemu-system-x86_64"); lerr != nil {
+						return fmt.Errorf("/dev/kvm is not usable (%v) and QEMU is not installed (Debian package qemu-system-x86)", err)
+					}
+					fmt.Fprintf(stderr, "ukw: /dev/kvm is not usable (%v); running under QEMU instead\n", err)
+					o.Backend = "qemu"
+				}
+			}
 			switch o.Backend {
 			case "kvm":
-				if err := unix.Access("/dev/kvm", unix.R_OK|unix.W_OK); err != nil {
-					return fmt.Errorf("/dev/kvm is not usable (%v); the QEMU backend (--vmm qemu) is not available in this build yet", err)
-				}
 			case "qemu":
-				return fmt.Errorf("--vmm qemu: the QEMU backend is not available in this build yet")
+				o.NewMachine = func(c guest.Config) (guest.Machine, error) { return qemu.New(c) }
+			case "libvirt":
+				o.NewMachine = func(c guest.Config) (guest.Machine, error) {
+					return libvirt.New(c, libvirt.Options{URI: connect, Accel: "auto"})
+				}
 			default:
-				return fmt.Errorf("--vmm %q: want kvm or qemu", o.Backend)
+				return fmt.Errorf("--vmm %q: want kvm, qemu or libvirt", o.Backend)
 			}
 			o.Stdout, o.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, unix.SIGTERM)
@@ -57,7 +73,8 @@ func newRunCmd() *cobra.Command {
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&o.Backend, "vmm", "kvm", "backend: kvm (native VMM) or qemu")
+	fl.StringVar(&o.Backend, "vmm", "kvm", "backend: kvm (the native VMM), qemu, or libvirt")
+	fl.StringVar(&connect, "connect", "", "with --vmm libvirt: the libvirt URI (default: libvirt's)")
 	fl.DurationVar(&o.Timeout, "timeout", 0, "end the guest with a timeout fault after this long (0: no limit)")
 	fl.IntVar(&o.MemoryMiB, "mem", 0, "guest RAM in MiB (default: the app's memory, or 32)")
 	fl.StringVar(&cmdline, "cmdline", "", "kernel command line (default: the app's cmdline, or the image's base name)")

@@ -23,7 +23,7 @@ func TestRunCommand(t *testing.T) {
 			t.Fatalf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if _, err := runUKW(t, "run", "--vmm", "bochs", "../../examples/hello"); err == nil || !strings.Contains(err.Error(), "want kvm or qemu") {
+	if _, err := runUKW(t, "run", "--vmm", "bochs", "../../examples/hello"); err == nil || !strings.Contains(err.Error(), "want kvm, qemu or libvirt") {
 		t.Fatalf("--vmm bochs: %v", err)
 	}
 }

@@ -28,7 +28,7 @@ const (
 // Options are `ukw run`'s flags.
 type Options struct {
 	Target     string // app directory (ukw.yaml) or kernel image
-	Backend    string // "kvm" (default) or "qemu"
+	Backend    string // "kvm" (default), "qemu" or "libvirt": names the backend NewMachine boots on
 	Timeout    time.Duration
 	MemoryMiB  int     // 0: the app's or the backend's default
 	Cmdline    *string // nil: the app's (or, for an image, its base name)
@@ -102,10 +102,10 @@ func resolve(ctx context.Context, o *Options) (*target, error) {
 		return nil, err
 	}
 	// A ukw app boots its ELF64 (the ukw note: long mode at once); QEMU's
-	// multiboot loader takes the ELF32 copy; an external app boots the
+	// multiboot loader (qemu, libvirt) takes the ELF32 copy; an external app boots the
 	// kernel its own build made and is symbolized from its debug ELF.
 	t := &target{image: res.ELF, elf: res.ELF, cmdline: res.Cmdline, memory: res.MemoryMiB, buildTime: time.Since(start)}
-	if o.Backend == "qemu" || app.Manifest.External != nil {
+	if (o.Backend != "" && o.Backend != "kvm") || app.Manifest.External != nil {
 		t.image = res.Image
 	}
 	return t, nil
