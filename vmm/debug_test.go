@@ -277,3 +277,30 @@ func TestMonitor(t *testing.T) {
 		t.Fatalf("unknown command: %v", err)
 	}
 }
+
+// TestTranslateAgainstKVM compares the VMM's page walk with KVM_TRANSLATE
+// on the guest's live page tables (the VMM's identity map, long mode).
+func TestTranslateAgainstKVM(t *testing.T) {
+	img := buildGuest(t, "guest64.S", "elf64")
+	m := newMachine(t, guest.Config{Image: img, Cmdline: "0"})
+	err := m.call(true, func() error {
+		tr, err := m.v.mmu()
+		if err != nil {
+			return err
+		}
+		for _, va := range []uint64{0x100000, 0x1234567, 0xb8000, 0xfffff000, 0x100000000} {
+			mine, myErr := tr.translate(m.v.mem, va)
+			k, err := m.v.cpu.Translate(va)
+			if err != nil {
+				return err
+			}
+			if (myErr == nil) != (k.Valid == 1) || (myErr == nil && mine != k.PhysicalAddress) {
+				t.Errorf("%#x: page walk %#x (%v), KVM_TRANSLATE %#x valid %d", va, mine, myErr, k.PhysicalAddress, k.Valid)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -181,3 +181,32 @@ func TestDecodeExitSynthetic(t *testing.T) {
 		t.Fatalf("internal error: %d words, %v", len(e.Internal.Data), err)
 	}
 }
+
+func TestMSRsAndDebugRegs(t *testing.T) {
+	_, _, cpu, _ := realModeVM(t, []byte{0xf4})
+	const sysenterCS = 0x174 // IA32_SYSENTER_CS (Intel SDM Vol. 4)
+	if err := cpu.SetMSRs(MSREntry{Index: sysenterCS, Data: 0x10}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cpu.GetMSRs(sysenterCS)
+	if err != nil || len(got) != 1 || got[0].Data != 0x10 {
+		t.Fatalf("IA32_SYSENTER_CS = %+v, %v", got, err)
+	}
+	d, err := cpu.GetDebugRegs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.DB[2], d.DR7 = 0x1234, 0x400|1<<4
+	if err := cpu.SetDebugRegs(&d); err != nil {
+		t.Fatal(err)
+	}
+	if d2, err := cpu.GetDebugRegs(); err != nil || d2.DB[2] != 0x1234 || d2.DR7&(1<<4) == 0 {
+		t.Fatalf("debug registers %+v, %v", d2, err)
+	}
+	if st, err := cpu.GetMPState(); err != nil || st != KVM_MP_STATE_RUNNABLE {
+		t.Fatalf("mp state %d, %v", st, err)
+	}
+	if _, err := cpu.GetVCPUEvents(); err != nil {
+		t.Fatal(err)
+	}
+}
