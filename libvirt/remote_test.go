@@ -23,7 +23,8 @@ import (
 // transport, the image upload, and the ssh tunnel to the GDB stub.
 func sshLoopback(t *testing.T) string {
 	t.Helper()
-	sshd := testenv.Tool(t, "sshd", "ssh", "ssh-keygen")
+	testenv.Tool(t, "ssh", "ssh-keygen")
+	sshd := testenv.File(t, "/usr/sbin/sshd", "Debian package openssh-server")
 	if os.Geteuid() != 0 {
 		t.Skip("skipping: a private sshd that logs in as this user needs root")
 	}
