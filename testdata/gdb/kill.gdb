@@ -1,0 +1,3 @@
+break add
+continue
+kill
