@@ -45,8 +45,8 @@ type Client struct {
 	rx   chan []byte // packets from the reader goroutine
 	rerr chan error  // the reader's final error
 	quit chan struct{}
-	wmu  sync.Mutex  // serialises writes (Interrupt writes while a run owns mu)
-	mu   sync.Mutex  // one exchange at a time; a run holds it until its stop
+	wmu  sync.Mutex // serialises writes (Interrupt writes while a run owns mu)
+	mu   sync.Mutex // one exchange at a time; a run holds it until its stop
 
 	smu         sync.Mutex // guards the fields below
 	state       guest.State
