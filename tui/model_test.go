@@ -290,3 +290,20 @@ func TestRevealKeepsFocusVisible(t *testing.T) {
 	drive(m, b, failedBuild())
 	mustContain(t, m.View(), "─ Console Memory [Build] Layers")
 }
+
+// TestFastTyping: runes read from the terminal together arrive as one
+// message; they act as if typed one by one.
+func TestFastTyping(t *testing.T) {
+	m, b := newDriven(80, 24)
+	keys(m, b, "3") // backtrace: a space there would select a frame
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(":b hello.c:14")})
+	keys(m, b, "enter")
+	if got := b.last(); got != (session.Break{Spec: "hello.c:14"}) {
+		t.Errorf("fast typing sent %#v", got)
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("x/4xg $rsp")})
+	keys(m, b, "enter")
+	if got := b.last(); got != (session.Examine{Expr: "$rsp", Count: 4, Format: 'x', Size: 'g'}) {
+		t.Errorf("fast typing sent %#v", got)
+	}
+}
