@@ -24,11 +24,24 @@ func typeName(t dwarf.Type) string {
 		if fn, ok := x.Type.(*dwarf.FuncType); ok {
 			return funcTypeName(fn, "(*)")
 		}
-		inner := typeName(x.Type)
-		if _, ok := x.Type.(*dwarf.VoidType); ok {
-			inner = "void"
+		inner := x.Type
+		if q, ok := inner.(*dwarf.QualType); ok {
+			if _, ok := q.Type.(*dwarf.ArrayType); ok {
+				inner = q.Type // gdb shows the qualifier on the elements
+			}
 		}
-		return inner + " *"
+		if a, ok := inner.(*dwarf.ArrayType); ok {
+			// gdb: "const char (*)[12]"
+			return fmt.Sprintf("%s (*)[%d]", typeName(a.Type), a.Count)
+		}
+		in := typeName(x.Type)
+		if _, ok := x.Type.(*dwarf.VoidType); ok {
+			in = "void"
+		}
+		if strings.HasSuffix(in, "*") {
+			return in + "*" // "char **"
+		}
+		return in + " *"
 	case *dwarf.StructType:
 		if x.StructName == "" {
 			return x.Kind + " {...}"
@@ -42,6 +55,12 @@ func typeName(t dwarf.Type) string {
 	case *dwarf.ArrayType:
 		return fmt.Sprintf("%s [%d]", typeName(x.Type), x.Count)
 	case *dwarf.QualType:
+		switch x.Type.(type) {
+		case *dwarf.PtrType:
+			return typeName(x.Type) + " " + x.Qual // "char * const"
+		case *dwarf.ArrayType:
+			return typeName(x.Type)
+		}
 		return x.Qual + " " + typeName(x.Type)
 	case *dwarf.TypedefType:
 		return x.Name

@@ -53,9 +53,17 @@ while len(stops) < MAXSTOPS:
     f = fr
     while f is not None:
         f.select()
+        prints = []
+        for e in EXPRS:
+            try:
+                o = gdb.execute(("whatis " + e[1:]) if e.startswith("@") else ("print " + e), to_string=True).strip()
+                o = o.split(" = ", 1)[1] if " = " in o else o
+            except gdb.error as x:
+                o = "ERR " + str(x)
+            prints.append(o)
         frames.append({"name": f.name() or "", "pc": f.pc(),
             "args": gdb.execute("info args", to_string=True),
-            "locals": gdb.execute("info locals", to_string=True)})
+            "locals": gdb.execute("info locals", to_string=True), "prints": prints})
         if f.name() == "main":
             break
         f = f.older()
@@ -65,10 +73,11 @@ json.dump(stops, open(OUT, "w"))
 `
 
 type gdbFrame struct {
-	Name   string `json:"name"`
-	PC     uint64 `json:"pc"`
-	Args   string `json:"args"`
-	Locals string `json:"locals"`
+	Name   string   `json:"name"`
+	PC     uint64   `json:"pc"`
+	Args   string   `json:"args"`
+	Locals string   `json:"locals"`
+	Prints []string `json:"prints"`
 }
 
 type gdbStop struct {
@@ -103,11 +112,22 @@ func (m *regionsMem) ReadAt(p []byte, off int64) (int, error) {
 // runGDB runs gdb over exe with breakpoints and returns up to maxStops stops.
 func runGDB(t *testing.T, exe string, breaks []string, maxStops int) []gdbStop {
 	t.Helper()
+	return runGDBPrint(t, exe, breaks, maxStops, nil)
+}
+
+// runGDBPrint is runGDB that also records, in every frame, gdb's `print
+// EXPR` for each expression ("@EXPR": `whatis EXPR`), or "ERR message".
+func runGDBPrint(t *testing.T, exe string, breaks []string, maxStops int, exprs []string) []gdbStop {
+	t.Helper()
 	testenv.Tool(t, "gdb")
 	dir := t.TempDir()
 	out := filepath.Join(dir, "stops.json")
 	bl, _ := json.Marshal(breaks)
-	script := fmt.Sprintf("BREAKS = %s\nMAXSTOPS = %d\nEXE = %q\nOUT = %q\n", bl, maxStops, exe, out) + gdbScript
+	if exprs == nil {
+		exprs = []string{}
+	}
+	el, _ := json.Marshal(exprs)
+	script := fmt.Sprintf("BREAKS = %s\nMAXSTOPS = %d\nEXE = %q\nOUT = %q\nEXPRS = %s\n", bl, maxStops, exe, out, el) + gdbScript
 	py := filepath.Join(dir, "drive.py")
 	if err := os.WriteFile(py, []byte(script), 0o644); err != nil {
 		t.Fatal(err)

@@ -33,6 +33,9 @@ type unit struct {
 	// hasLoclist: some variable of the unit uses a location list (gdb's
 	// "locations valid" for optimized gcc code: no prologue skipping).
 	hasLoclist bool
+
+	scopeOnce sync.Once
+	scope     *unitScope
 }
 
 type unitRange struct {

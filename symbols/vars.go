@@ -22,6 +22,9 @@ type Var struct {
 	Param bool
 	// Addr is the variable's address when it lives in memory (0 otherwise).
 	Addr uint64
+	// Val is the variable as an expression value: its children (struct
+	// fields, array elements, the pointee) come from File.Children.
+	Val Value
 }
 
 // errOptimizedOut marks a variable whose value is not available at this pc.
@@ -33,18 +36,48 @@ var errOptimizedOut = errors.New("optimized out")
 // functions it was inlined into). Locals come innermost block first, like
 // gdb's `info locals`. Values gcc describes with DW_OP_entry_value are
 // recovered from the caller's call-site parameters (frames[i+1]), as gdb
-// does; what cannot be recovered is "<optimized out>".
+// does; what cannot be recovered is "<optimized out>". Each Var's Val can
+// be expanded with Children.
 func (f *File) FrameVars(frames []Frame, i, inline int, mem Memory) (params, locals []Var, err error) {
-	if i < 0 || i >= len(frames) {
-		return nil, nil, fmt.Errorf("no frame %d", i)
-	}
-	fr := frames[i]
-	if f.dw == nil {
-		return nil, nil, errNoDWARF
+	sc, err := f.frameScope(frames, i, inline, mem)
+	if err != nil {
+		return nil, nil, err
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			params, locals, err = nil, nil, fmt.Errorf("malformed DWARF: %v", p)
+		}
+	}()
+	for _, e := range sc.params {
+		params = append(params, sc.ctx.variable(e, true))
+	}
+	for _, blk := range sc.locals {
+		for _, e := range blk {
+			locals = append(locals, sc.ctx.variable(e, false))
+		}
+	}
+	return params, locals, nil
+}
+
+// frameScope is what one frame sees: its evaluation context, its
+// parameters' DIEs and its locals' DIEs by block, innermost block first.
+type frameScope struct {
+	ctx    *evalCtx
+	params []*dwarf.Entry
+	locals [][]*dwarf.Entry
+}
+
+func (f *File) frameScope(frames []Frame, i, inline int, mem Memory) (sc *frameScope, err error) {
+	if i < 0 || i >= len(frames) {
+		return nil, fmt.Errorf("no frame %d", i)
+	}
+	fr := frames[i]
+	if f.dw == nil {
+		return nil, errNoDWARF
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			sc, err = nil, fmt.Errorf("malformed DWARF: %v", p)
 		}
 	}()
 	pc := fr.PC
@@ -60,12 +93,12 @@ func (f *File) FrameVars(frames []Frame, i, inline int, mem Memory) (params, loc
 		}
 	}
 	if u == nil {
-		return nil, nil, fmt.Errorf("no function at %#x", pc)
+		return nil, fmt.Errorf("no function at %#x", pc)
 	}
 	for k := 0; k < inline; k++ {
 		fn := u.funcs[fi]
 		if !fn.inlined || fn.parent < 0 {
-			return nil, nil, fmt.Errorf("no inline frame %d at %#x", inline, pc)
+			return nil, fmt.Errorf("no inline frame %d at %#x", inline, pc)
 		}
 		fi = fn.parent
 	}
@@ -83,21 +116,21 @@ func (f *File) FrameVars(frames []Frame, i, inline int, mem Memory) (params, loc
 			ctx.frameBase = uint64(v)
 		}
 	}
+	sc = &frameScope{ctx: ctx}
 	// Read the function's children: parameters, variables, and blocks
 	// whose ranges contain pc.
 	r := f.dw.Reader()
 	fn := u.funcs[fi]
 	r.Seek(fn.off)
 	if e, err := r.Next(); err != nil || e == nil || !e.Children {
-		return nil, nil, err
+		return sc, err
 	}
-	type scope struct{ vars []Var }
-	var scopes []*scope
+	type block struct{ vars []*dwarf.Entry }
 	depth := 0
-	cur := &scope{}
-	scopes = append(scopes, cur)
-	// stack of scopes per DIE depth; nil means "not in scope, skip".
-	stack := []*scope{cur}
+	cur := &block{}
+	blocks := []*block{cur}
+	// stack of blocks per DIE depth; nil means "not in scope, skip".
+	stack := []*block{cur}
 	for depth >= 0 {
 		e, err := r.Next()
 		if err != nil || e == nil {
@@ -108,24 +141,24 @@ func (f *File) FrameVars(frames []Frame, i, inline int, mem Memory) (params, loc
 			depth--
 			continue
 		}
-		sc := stack[len(stack)-1]
-		var child *scope
+		b := stack[len(stack)-1]
+		var child *block
 		switch e.Tag {
 		case dwarf.TagFormalParameter:
-			if sc != nil && depth == 0 {
-				params = append(params, ctx.variable(e, true))
+			if b != nil && depth == 0 {
+				sc.params = append(sc.params, e)
 			}
 		case dwarf.TagVariable:
-			if sc != nil {
-				sc.vars = append(sc.vars, ctx.variable(e, false))
+			if b != nil {
+				b.vars = append(b.vars, e)
 			}
 		case dwarf.TagLexDwarfBlock:
-			if sc != nil {
+			if b != nil {
 				rg, _ := f.dw.Ranges(e)
 				for _, x := range rg {
 					if pc >= x[0] && pc < x[1] {
-						child = &scope{}
-						scopes = append(scopes, child)
+						child = &block{}
+						blocks = append(blocks, child)
 					}
 				}
 			}
@@ -135,10 +168,10 @@ func (f *File) FrameVars(frames []Frame, i, inline int, mem Memory) (params, loc
 			depth++
 		}
 	}
-	for k := len(scopes) - 1; k >= 0; k-- {
-		locals = append(locals, scopes[k].vars...)
+	for k := len(blocks) - 1; k >= 0; k-- {
+		sc.locals = append(sc.locals, blocks[k].vars)
 	}
-	return params, locals, nil
+	return sc, nil
 }
 
 // evalCtx evaluates DWARF expressions for one frame.
@@ -160,32 +193,10 @@ type evalCtx struct {
 
 func (c *evalCtx) variable(e *dwarf.Entry, param bool) Var {
 	v := Var{Param: param}
-	ni := nameInfo{}
-	if s, ok := e.Val(dwarf.AttrName).(string); ok {
-		ni.name = s
-	}
-	src := e
-	if off, ok := e.Val(dwarf.AttrAbstractOrigin).(dwarf.Offset); ok {
-		r := c.f.dw.Reader()
-		r.Seek(off)
-		if oe, err := r.Next(); err == nil && oe != nil {
-			src = oe
-			if ni.name == "" {
-				ni.name, _ = oe.Val(dwarf.AttrName).(string)
-			}
-		}
-	}
-	v.Name = ni.name
 	var typ dwarf.Type
-	toff, ok := e.Val(dwarf.AttrType).(dwarf.Offset)
-	if !ok {
-		toff, ok = src.Val(dwarf.AttrType).(dwarf.Offset)
-	}
-	if ok {
-		if t, err := c.f.dw.Type(toff); err == nil {
-			typ = t
-			v.Type = typeName(t)
-		}
+	v.Name, typ = c.varType(e)
+	if typ != nil {
+		v.Type = typeName(typ)
 	}
 	val, gone, addr, err := c.value(e, typ)
 	v.Addr = addr
@@ -197,7 +208,40 @@ func (c *evalCtx) variable(e *dwarf.Entry, param bool) Var {
 	default:
 		v.Value = c.f.formatMasked(typ, val, gone, c.mem, 0)
 	}
+	v.Val = c.f.newValue(v.Name, v.Name, typ, val, gone, addr, err)
+	c.f.finish(&v.Val, c.mem)
 	return v
+}
+
+// varType returns a variable DIE's name and type, following
+// DW_AT_abstract_origin for inlined and out-of-line copies.
+func (c *evalCtx) varType(e *dwarf.Entry) (string, dwarf.Type) {
+	name, _ := e.Val(dwarf.AttrName).(string)
+	src := e
+	off, ok := e.Val(dwarf.AttrAbstractOrigin).(dwarf.Offset)
+	if !ok {
+		off, ok = e.Val(dwarf.AttrSpecification).(dwarf.Offset)
+	}
+	if ok {
+		r := c.f.dw.Reader()
+		r.Seek(off)
+		if oe, err := r.Next(); err == nil && oe != nil {
+			src = oe
+			if name == "" {
+				name, _ = oe.Val(dwarf.AttrName).(string)
+			}
+		}
+	}
+	toff, ok := e.Val(dwarf.AttrType).(dwarf.Offset)
+	if !ok {
+		toff, ok = src.Val(dwarf.AttrType).(dwarf.Offset)
+	}
+	if ok {
+		if t, err := c.f.dw.Type(toff); err == nil {
+			return name, t
+		}
+	}
+	return name, nil
 }
 
 // value returns the variable's bytes, which of them are unavailable, and
@@ -227,6 +271,8 @@ func (c *evalCtx) value1(e *dwarf.Entry, typ dwarf.Type) ([]byte, uint64, error)
 			return fit(b, size), 0, nil
 		case []byte:
 			return fit(x, size), 0, nil
+		case string: // DW_FORM_strp: a char array's contents
+			return fit(append([]byte(x), 0), size), 0, nil
 		}
 	}
 	field := e.AttrField(dwarf.AttrLocation)
