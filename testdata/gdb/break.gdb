@@ -10,7 +10,7 @@ x/8gx $rsp
 print a
 print b
 finish
-delete 1
+clear add
 continue
 print total
 set var scale = 5
