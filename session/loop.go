@@ -11,6 +11,8 @@ import (
 	"ukw/build"
 	"ukw/build/watch"
 	"ukw/guest"
+	"ukw/libvirt"
+	"ukw/qemu"
 	"ukw/symbols"
 	"ukw/vmm"
 )
@@ -298,8 +300,12 @@ func (l *loop) newMachine(c guest.Config) (guest.Machine, error) {
 	switch l.cfg.Backend {
 	case "", "kvm":
 		return vmm.New(c)
+	case "qemu":
+		return qemu.New(c)
+	case "libvirt":
+		return libvirt.New(c, libvirt.Options{URI: l.cfg.Connect, Accel: "auto"})
 	}
-	return nil, fmt.Errorf("backend %q is not available in the dev loop (use kvm)", l.cfg.Backend)
+	return nil, fmt.Errorf("unknown backend %q (want kvm, qemu or libvirt)", l.cfg.Backend)
 }
 
 func (l *loop) guestConfig() guest.Config {

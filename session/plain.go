@@ -27,7 +27,7 @@ type PlainOptions struct {
 // for its answer. It returns when the session's events end.
 func RunPlain(s *Session, in io.Reader, out io.Writer, o PlainOptions) error {
 	var mu sync.Mutex
-	w := bufio.NewWriter(out)
+	pw := &plainWriter{w: bufio.NewWriter(out), o: o}
 	settled := make(chan struct{}, 1)  // a stop, exit, fault or failure
 	answered := make(chan struct{}, 1) // an answer to a non-run command
 	refused := make(chan struct{}, 1)  // an error answer
@@ -43,8 +43,8 @@ func RunPlain(s *Session, in io.Reader, out io.Writer, o PlainOptions) error {
 				c, err := ParseCommand(line)
 				if err != nil {
 					mu.Lock()
-					writeEvent(w, OutputEvent{Text: err.Error(), Error: true}, o)
-					w.Flush()
+					pw.write(OutputEvent{Text: err.Error(), Error: true})
+					pw.w.Flush()
 					mu.Unlock()
 					continue
 				}
@@ -68,8 +68,8 @@ func RunPlain(s *Session, in io.Reader, out io.Writer, o PlainOptions) error {
 	}
 	for e := range s.Events() {
 		mu.Lock()
-		writeEvent(w, e, o)
-		w.Flush()
+		pw.write(e)
+		pw.w.Flush()
 		mu.Unlock()
 		switch e := e.(type) {
 		case StateEvent:
@@ -124,17 +124,37 @@ func wait(c chan struct{}, d time.Duration) {
 	}
 }
 
-func writeEvent(w io.Writer, e Event, o PlainOptions) {
-	if o.JSON {
-		b, err := MarshalEvent(e)
-		if err == nil {
-			w.Write(append(b, '\n'))
+// plainWriter prints events as lines and console output as it comes,
+// starting a new line before an event when the console left one open.
+type plainWriter struct {
+	w       *bufio.Writer
+	o       PlainOptions
+	midLine bool
+}
+
+func (p *plainWriter) write(e Event) {
+	if p.o.JSON {
+		if b, err := MarshalEvent(e); err == nil {
+			p.w.Write(append(b, '\n'))
 		}
 		return
 	}
-	if line := PlainLine(e, o.Quiet); line != "" {
-		fmt.Fprintln(w, line)
+	if c, ok := e.(ConsoleEvent); ok {
+		if len(c.Data) > 0 {
+			p.w.Write(c.Data)
+			p.midLine = c.Data[len(c.Data)-1] != '\n'
+		}
+		return
 	}
+	line := PlainLine(e, p.o.Quiet)
+	if line == "" {
+		return
+	}
+	if p.midLine {
+		p.w.WriteByte('\n')
+		p.midLine = false
+	}
+	fmt.Fprintln(p.w, line)
 }
 
 // eventTypes names each event type in JSON output.

@@ -22,8 +22,10 @@ type Config struct {
 	// Attach is HOST:PORT of a GDB remote stub to debug (ELF gives symbols).
 	Attach string
 
-	// Backend names the hypervisor for Dir and Image: "kvm" (default) or "qemu".
+	// Backend names the hypervisor for Dir and Image: "kvm" (default),
+	// "qemu" or "libvirt" (at Connect, a libvirt URI; empty: libvirt's default).
 	Backend string
+	Connect string
 	// Boot, when set, creates machines instead of Backend (other backends, tests).
 	Boot func(guest.Config) (guest.Machine, error)
 	// Cmdline and MemoryMiB override the app's; Timeout limits each run.
