@@ -51,7 +51,7 @@ var (
 )
 
 // testGuest builds testdata/gdb/guest once per test binary.
-func testGuest(t *testing.T) (elfPath string) {
+func testGuest(t testing.TB) (elfPath string) {
 	t.Helper()
 	testenv.Tool(t, "gcc", "ld", "objcopy")
 	guestOnce.Do(func() {
@@ -312,7 +312,7 @@ func TestGDBTwoSessionsOneVM(t *testing.T) {
 }
 
 // symbolAddr looks a symbol up in the guest ELF.
-func symbolAddr(t *testing.T, path, name string) uint64 {
+func symbolAddr(t testing.TB, path, name string) uint64 {
 	t.Helper()
 	f, err := elf.Open(path)
 	if err != nil {

@@ -1,0 +1,20 @@
+#!/bin/sh
+# 1000 `stepi` through Debian's gdb, side by side on the same image
+# (testdata/gdb/guest): ukw's stub on the native VMM vs QEMU's own stub
+# (TCG and KVM), plus ukw's stub over the qemu backend; then the round-trip
+# latency of `m` (64 bytes) and `g` packets. Goal: ukw >= 2x faster per stepi.
+# Usage: scripts/bench/gdb.sh [ukw-binary (unused: the Go benchmarks drive the stub)]
+set -eu
+cd "$(dirname "$0")/../.."
+runs=${GDB_BENCH_RUNS:-3}
+out=$(go test -run '^$' -bench 'GDBStepi' -benchtime "${runs}x" ./gdbstub)
+echo "$out" | grep -E '^Benchmark'
+go test -run '^$' -bench 'RSPRoundTrip' -benchtime 1000x ./gdbstub | grep -E '^Benchmark'
+echo "$out" | awk '
+	/BenchmarkGDBStepi\/ukw-stub-vmm/  { ukw = $3 }
+	/BenchmarkGDBStepi\/qemu-stub-tcg/ { tcg = $3 }
+	/BenchmarkGDBStepi\/qemu-stub-kvm/ { kvm = $3 }
+	END {
+		if (ukw == "") { print "gdb.sh: no ukw-stub-vmm result (is /dev/kvm usable?)"; exit 1 }
+		printf "stepi via gdb: ukw stub (vmm) %s us; QEMU stub tcg %s us (%.1fx), kvm %s us (%.1fx)\n", ukw, tcg, tcg/ukw, kvm, (kvm == "" ? 0 : kvm/ukw)
+	}'
