@@ -3,6 +3,7 @@ package libvirt
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -31,7 +32,8 @@ type Machine struct {
 	sshDest string        // Options.SSH
 	tunnel  *tunnel
 
-	consoleDone chan struct{} // closed when the console stream ends
+	consoleDone chan struct{}  // closed when the console stream ends
+	conIn       *io.PipeWriter // console input, sent on the console stream
 	cancel      context.CancelFunc
 
 	mu       sync.Mutex
@@ -72,9 +74,38 @@ func (m *Machine) Timeline() []guest.Mark {
 }
 
 var (
-	_ guest.Machine   = (*Machine)(nil)
-	_ guest.Timeliner = (*Machine)(nil)
+	_ guest.Machine       = (*Machine)(nil)
+	_ guest.Timeliner     = (*Machine)(nil)
+	_ guest.ConsoleWriter = (*Machine)(nil)
+	_ guest.Monitor       = (*Machine)(nil)
 )
+
+// WriteConsole sends p to the guest's console (COM1 receive) through the
+// console stream.
+func (m *Machine) WriteConsole(p []byte) (int, error) {
+	if err := m.checkLive(); err != nil {
+		return 0, err
+	}
+	if m.conIn == nil {
+		return 0, fmt.Errorf("domain %s: no console stream: %w", m.dom.Name, guest.ErrUnsupported)
+	}
+	return m.conIn.Write(p)
+}
+
+// Monitor runs a QEMU human monitor (HMP) command through libvirt
+// (virDomainQemuMonitorCommand with VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP),
+// e.g. "info registers" or "info mtree".
+func (m *Machine) Monitor(cmd string) (string, error) {
+	if err := m.checkLive(); err != nil {
+		return "", err
+	}
+	const hmp = 1
+	out, err := m.conn.lv.QEMUDomainMonitorCommand(m.dom, cmd, hmp)
+	if err != nil {
+		return "", fmt.Errorf("QEMU monitor on %s: %w", m.dom.Name, err)
+	}
+	return out, nil
+}
 
 // Name returns the libvirt domain name.
 func (m *Machine) Name() string { return m.dom.Name }
@@ -303,6 +334,9 @@ func (m *Machine) Close() error {
 	}
 	if m.cancel != nil {
 		m.cancel()
+	}
+	if m.conIn != nil {
+		m.conIn.Close()
 	}
 	if m.qlv != nil {
 		m.qlv.Disconnect()

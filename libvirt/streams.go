@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -68,22 +69,33 @@ func (m *Machine) startStreams(ctx context.Context, devName golibvirt.OptString)
 	go m.followLifecycle(events)
 
 	m.consoleDone = make(chan struct{})
+	conIn, conOut := io.Pipe() // what WriteConsole sends to the guest's COM1
+	m.conIn = conOut
+	started := make(chan struct{}, 2)
 	go func() {
 		defer close(m.consoleDone)
-		if err := m.conn.lv.DomainOpenConsole(m.dom, devName, consoleWriter{m}, 0); err != nil && !m.isFinal() {
+		started <- struct{}{}
+		if err := m.conn.lv.DomainOpenConsoleBidirectional(m.dom, devName, conIn, consoleWriter{m}, 0); err != nil && !m.isFinal() {
 			m.Publish(guest.LogEvent{Msg: fmt.Sprintf("console of %s: %v", m.dom.Name, err)})
 		}
 	}()
 	if m.info.ExitChannel != "" {
 		go func() {
 			w := &exitWriter{m: m}
+			started <- struct{}{}
 			if err := m.conn.lv.DomainOpenConsole(m.dom, golibvirt.OptString{m.info.ExitChannel}, w, 0); err != nil && !m.isFinal() {
 				m.Publish(guest.LogEvent{Msg: fmt.Sprintf("exit channel of %s: %v", m.dom.Name, err)})
 			}
 		}()
 	}
-	// A round trip on the same connection, so that the daemon has taken
-	// the console requests before the caller resumes the guest.
+	// Both stream goroutines are under way; then a round trip on the same
+	// connection, so that the daemon has taken the console requests before
+	// the caller resumes the guest.
+	<-started
+	if m.info.ExitChannel != "" {
+		<-started
+	}
+	time.Sleep(time.Millisecond)
 	_, _, err = m.conn.lv.DomainGetState(m.dom, 0)
 	return err
 }

@@ -199,3 +199,35 @@ func TestTripleFaultUnderTCGIsReset(t *testing.T) {
 		t.Fatalf("final %#v, want a reset", final)
 	}
 }
+
+// TestConsoleInputAndMonitor: bytes written with WriteConsole reach the
+// guest's COM1; Monitor runs QEMU human monitor commands.
+func TestConsoleInputAndMonitor(t *testing.T) {
+	kernel := testKernel(t)
+	daemon(t)
+	m, err := Boot(guest.Config{Image: kernel, Cmdline: "echo", MemoryMiB: 16}, Options{URI: testURI(), Accel: "auto"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	out, err := m.Monitor("info status")
+	if err != nil || !strings.Contains(out, "paused") {
+		t.Fatalf("monitor: %q %v, want a paused VM", out, err)
+	}
+	ch, cancel := m.Subscribe()
+	defer cancel()
+	if err := m.Continue(); err != nil {
+		t.Fatal(err)
+	}
+	waitConsole(t, ch, "type a line\n", 60*time.Second)
+	if _, err := m.WriteConsole([]byte("unikernel\n")); err != nil {
+		t.Fatal(err)
+	}
+	console, final := collect(t, ch, 60*time.Second)
+	if !strings.Contains(console, "echo: unikernel\n") {
+		t.Errorf("console %q", console)
+	}
+	if ex, ok := final.(guest.ExitEvent); !ok || ex.Exit.Status != len("unikernel") {
+		t.Fatalf("final %#v, want status 9", final)
+	}
+}

@@ -5,7 +5,8 @@
  * exits through the isa-debug-exit port 0xf4 with the status given as
  * "exit=N" on the command line (layers/README.md, "I/O ports"); with "hang"
  * on the command line it loops over the same call chain instead of exiting,
- * with "triple" it triple-faults.
+ * with "triple" it triple-faults, with "echo" it reads a line from COM1,
+ * prints it back and exits with its length.
  */
 #define COM1 0x3f8
 #define EXIT_PORT 0xf4
@@ -97,6 +98,26 @@ void kmain(unsigned int magic, struct mb_info *mbi)
 	puts_serial(cmdline);
 	puts_serial("\n");
 	middle(3);
+	if (has(cmdline, "echo")) {
+		/* Read a line from COM1 (LSR bit 0: data ready), echo it, exit
+		 * with its length. */
+		char line[64];
+		int n = 0;
+		puts_serial("type a line\n");
+		for (;;) {
+			while ((inb(COM1 + 5) & 0x01) == 0)
+				;
+			char c = (char)inb(COM1);
+			if (c == '\n' || c == '\r' || n == (int)sizeof(line) - 1)
+				break;
+			line[n++] = c;
+		}
+		line[n] = 0;
+		puts_serial("echo: ");
+		puts_serial(line);
+		puts_serial("\n");
+		outl(EXIT_PORT, (unsigned int)n);
+	}
 	if (has(cmdline, "triple")) {
 		/* An empty IDT: the #BP cannot be delivered, nor the #DF: the CPU
 		 * shuts down (Intel SDM Vol. 3A, 6.15, "Interrupt 8"). */
