@@ -52,18 +52,27 @@ type ProfileRun struct {
 	// in between, a read failed); Errors keeps the first few reasons.
 	Failed int
 	Errors []string
-	// SampleTime is the host wall time spent taking samples (kick, read,
-	// unwind), MaxSample the longest one: the profiler's cost.
+	// SampleTime is the host wall time spent on samples (reaching the
+	// vCPU, reading, unwinding, naming), MaxSample the longest one.
 	SampleTime, MaxSample time.Duration
+	// HoldTime bounds how long samples kept the guest from running: from
+	// asking for the vCPU to letting it go (for MethodSample the unwinding
+	// happens afterwards, on a copy of the stack, while the guest runs).
+	HoldTime time.Duration
 }
 
-// MeanSample is the average cost of one sample.
-func (r *ProfileRun) MeanSample() time.Duration {
+func (r *ProfileRun) per(d time.Duration) time.Duration {
 	if n := r.Profile.Samples + r.Failed; n > 0 {
-		return r.SampleTime / time.Duration(n)
+		return d / time.Duration(n)
 	}
 	return 0
 }
+
+// MeanSample is the average host cost of one sample.
+func (r *ProfileRun) MeanSample() time.Duration { return r.per(r.SampleTime) }
+
+// MeanHold is the average time one sample held the guest (an upper bound).
+func (r *ProfileRun) MeanHold() time.Duration { return r.per(r.HoldTime) }
 
 // RunProfile runs m (stopped, typically at entry) to its end or for
 // o.Duration, sampling its vCPU at o.Hz without any guest cooperation, and
@@ -171,12 +180,14 @@ func RunProfile(ctx context.Context, m guest.Machine, o ProfileOptions) (*Profil
 				err = sampler.Sample(func(r *guest.Regs, read func(uint64, []byte) error) {
 					snap.take(r, read)
 				})
+				run.HoldTime += time.Since(t0)
 				if err == nil {
 					stack = names.unwind(o.File, &snap.regs, &snap, depth)
 				}
 			} else {
 				var ended bool
 				stack, ended, err = interruptSample(m, ev, handle, o.File, depth, names)
+				run.HoldTime += time.Since(t0)
 				if ended {
 					run.SampleTime += time.Since(t0)
 					return end(), nil

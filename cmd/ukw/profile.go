@@ -91,8 +91,8 @@ func newProfileCmd() *cobra.Command {
 			for _, e := range run.Errors {
 				fmt.Fprintln(out, "  sample failed:", e)
 			}
-			fmt.Fprintf(out, "cost: %v per sample on average, %v at most; sampling held %.2f%% of the run\n\n",
-				run.MeanSample().Round(time.Microsecond), run.MaxSample.Round(time.Microsecond), pausedPct(run))
+			fmt.Fprintf(out, "cost: %v per sample on the host (%v at most); the guest was held %v per sample, %.2f%% of the run\n\n",
+				run.MeanSample().Round(time.Microsecond), run.MaxSample.Round(time.Microsecond), run.MeanHold().Round(time.Microsecond), heldPct(run))
 			trace.WriteTop(out, run.Profile.Top(top), run.Profile.Samples)
 			if !noFiles {
 				fmt.Fprintf(out, "\nfolded: %s\nflame graph: %s\n", folded, svg)
@@ -113,11 +113,11 @@ func newProfileCmd() *cobra.Command {
 	return c
 }
 
-func pausedPct(run *trace.ProfileRun) float64 {
+func heldPct(run *trace.ProfileRun) float64 {
 	if run.Outcome.Wall <= 0 {
 		return 0
 	}
-	return 100 * float64(run.SampleTime) / float64(run.Outcome.Wall)
+	return 100 * float64(run.HoldTime) / float64(run.Outcome.Wall)
 }
 
 func writeFile(path string, write func(io.Writer) error) error {
@@ -148,14 +148,15 @@ func writeProfileJSON(w io.Writer, run *trace.ProfileRun, top int, folded, svg s
 		GuestNS      int64    `json:"guest_elapsed_ns,omitempty"`
 		MeanSampleNS int64    `json:"mean_sample_ns"`
 		MaxSampleNS  int64    `json:"max_sample_ns"`
-		PausedPct    float64  `json:"paused_pct"`
+		MeanHoldNS   int64    `json:"mean_hold_ns"`
+		HeldPct      float64  `json:"held_pct"`
 		Top          []fn     `json:"top"`
 		Folded       string   `json:"folded,omitempty"`
 		SVG          string   `json:"svg,omitempty"`
 		Outcome      string   `json:"outcome"`
 	}{Samples: run.Profile.Samples, Failed: run.Failed, Errors: run.Errors, Hz: run.Hz, Method: run.Method,
 		WallNS: run.Outcome.Wall.Nanoseconds(), MeanSampleNS: run.MeanSample().Nanoseconds(),
-		MaxSampleNS: run.MaxSample.Nanoseconds(), PausedPct: pausedPct(run), Top: []fn{},
+		MaxSampleNS: run.MaxSample.Nanoseconds(), MeanHoldNS: run.MeanHold().Nanoseconds(), HeldPct: heldPct(run), Top: []fn{},
 		Folded: folded, SVG: svg, Outcome: describeOutcome(run.Outcome)}
 	if run.Outcome.Exit != nil {
 		out.GuestNS = run.Outcome.Exit.Elapsed.Nanoseconds()

@@ -216,12 +216,12 @@ options:
 }
 
 type profileJSON struct {
-	Samples   int     `json:"samples"`
-	Failed    int     `json:"failed"`
-	Hz        int     `json:"hz"`
-	Method    string  `json:"method"`
-	PausedPct float64 `json:"paused_pct"`
-	Top       []struct {
+	Samples int     `json:"samples"`
+	Failed  int     `json:"failed"`
+	Hz      int     `json:"hz"`
+	Method  string  `json:"method"`
+	HeldPct float64 `json:"held_pct"`
+	Top     []struct {
 		Name  string `json:"name"`
 		Self  int    `json:"self"`
 		Total int    `json:"total"`

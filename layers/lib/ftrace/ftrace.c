@@ -21,11 +21,11 @@ UKW_NOTRACE int ukw_ftrace_enable(int on)
 UKW_NOTRACE void __cyg_profile_func_enter(void *fn, void *site)
 {
 	if (enabled)
-		ukw_trace_write(UKW_REC_ENTER, 1, (uint64_t)fn, (uint64_t)site, 0, 0, 0);
+		ukw_trace_emit1(UKW_REC_ENTER, (uint64_t)fn, (uint64_t)site);
 }
 
 UKW_NOTRACE void __cyg_profile_func_exit(void *fn, void *site)
 {
 	if (enabled)
-		ukw_trace_write(UKW_REC_EXIT, 1, (uint64_t)fn, (uint64_t)site, 0, 0, 0);
+		ukw_trace_emit1(UKW_REC_EXIT, (uint64_t)fn, (uint64_t)site);
 }

@@ -11,36 +11,26 @@
 #include <ukw/hypercall.h>
 #include <ukw/trace.h>
 
-#ifndef CONFIG_TRACE_RING_KIB
-#define CONFIG_TRACE_RING_KIB 256
-#endif
-
-#define NRECS ((uint64_t)CONFIG_TRACE_RING_KIB * 1024 / sizeof(struct ukw_trace_rec))
+#define NRECS UKW_TRACE_NRECS
 
 _Static_assert(CONFIG_TRACE_RING_KIB >= 4 && CONFIG_TRACE_RING_KIB <= 65536,
 	       "lib/trace ring_kib must be 4..65536");
 _Static_assert((CONFIG_TRACE_RING_KIB & (CONFIG_TRACE_RING_KIB - 1)) == 0,
 	       "lib/trace ring_kib must be a power of two");
 
-/* The ring: header then records, found by the host through TRACE_RING or
- * the ELF symbol ukw_trace_ring. In .bss: the loader zeroes it. */
-struct ukw_trace_ring {
-	struct ukw_trace_hdr h;
-	struct ukw_trace_rec r[NRECS];
-} ukw_trace_ring __attribute__((aligned(64)));
+/* In .bss: the loader zeroes it, so magic is 0 until ukw_trace_init. */
+struct ukw_trace_ring ukw_trace_ring __attribute__((aligned(64)));
+uint32_t ukw_trace_state;
 
 struct ukw_hc_trace_ring {
 	struct ukw_hc_header h;
 	uint64_t addr, size, flags;
 };
 
-/* 0: not set up, 1: being set up, 2: ready. */
-static uint32_t state;
-
 UKW_NOTRACE void ukw_trace_init(void)
 {
 	uint32_t want = 0;
-	if (!__atomic_compare_exchange_n(&state, &want, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+	if (!__atomic_compare_exchange_n(&ukw_trace_state, &want, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return;
 	struct ukw_trace_hdr *h = &ukw_trace_ring.h;
 	h->version = UKW_TRACE_VERSION;
@@ -54,16 +44,16 @@ UKW_NOTRACE void ukw_trace_init(void)
 	hc.size = sizeof ukw_trace_ring;
 	hc.flags = 0;
 	ukw_hypercall(&hc.h, UKW_HC_TRACE_RING, sizeof hc);
-	__atomic_store_n(&state, 2, __ATOMIC_RELEASE);
+	__atomic_store_n(&ukw_trace_state, 2, __ATOMIC_RELEASE);
 }
 
 UKW_NOTRACE int ukw_trace_write(uint32_t type, uint32_t nargs, uint64_t id,
 				uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
 {
 	struct ukw_trace_hdr *h = &ukw_trace_ring.h;
-	if (__builtin_expect(state != 2, 0)) {
+	if (__builtin_expect(ukw_trace_state != 2, 0)) {
 		ukw_trace_init();
-		if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2) {
+		if (__atomic_load_n(&ukw_trace_state, __ATOMIC_ACQUIRE) != 2) {
 			/* an interrupt nested in the set-up: nowhere to write yet */
 			return 0;
 		}

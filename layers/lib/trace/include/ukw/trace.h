@@ -68,16 +68,64 @@ _Static_assert(sizeof(struct ukw_tracepoint) == 32, "ukw_tracepoint is 32 bytes"
 /* Functions the tracer is made of must never be instrumented themselves. */
 #define UKW_NOTRACE __attribute__((no_instrument_function))
 
+/* The ring's size comes from the layer option ring_kib, which the build
+ * defines for every compilation unit (docs/manifests.md). */
+#ifndef CONFIG_TRACE_RING_KIB
+#define CONFIG_TRACE_RING_KIB 256
+#endif
+#define UKW_TRACE_NRECS ((uint64_t)CONFIG_TRACE_RING_KIB * 1024 / sizeof(struct ukw_trace_rec))
+
+/* The ring: header then records (ELF symbol ukw_trace_ring, in .bss). */
+struct ukw_trace_ring {
+	struct ukw_trace_hdr h;
+	struct ukw_trace_rec r[UKW_TRACE_NRECS];
+};
+extern struct ukw_trace_ring ukw_trace_ring;
+
+/* 0: not set up, 1: being set up, 2: ready (trace.c). */
+extern uint32_t ukw_trace_state;
+
 /* ukw_trace_init sets up the ring and announces it (TRACE_RING). It runs
  * by itself before the first record; call it to announce the ring early. */
 UKW_NOTRACE void ukw_trace_init(void);
 
 /* ukw_trace_write appends one record; it returns 0 when the ring was full
- * (the record is counted in dropped). */
+ * (the record is counted in dropped) or cannot be set up yet. */
 UKW_NOTRACE int ukw_trace_write(uint32_t type, uint32_t nargs, uint64_t id,
 				uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
 
 UKW_NOTRACE void ukw_trace_point(const struct ukw_tracepoint *tp, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
+
+/* ukw_trace_emit1 is ukw_trace_write for a one-argument record, inlined
+ * into lib/ftrace's hooks: guest instructions are expensive under
+ * software KVM (MACHINE.md), and these run twice per traced call. Claim a
+ * slot with a compare-and-swap on head (an interrupt may nest), fill it,
+ * commit it by storing seq last; drop and count when the ring is full. */
+static inline UKW_NOTRACE __attribute__((always_inline)) int
+ukw_trace_emit1(uint32_t type, uint64_t id, uint64_t a0)
+{
+	if (__builtin_expect(*(volatile uint32_t *)&ukw_trace_state != 2, 0))
+		return ukw_trace_write(type, 1, id, a0, 0, 0, 0);
+	struct ukw_trace_hdr *h = &ukw_trace_ring.h;
+	uint64_t i = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
+	do {
+		if (__builtin_expect(i - *(volatile uint64_t *)&h->tail >= UKW_TRACE_NRECS, 0)) {
+			__atomic_fetch_add(&h->dropped, 1, __ATOMIC_RELAXED);
+			return 0;
+		}
+	} while (!__atomic_compare_exchange_n(&h->head, &i, i + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	struct ukw_trace_rec *r = &ukw_trace_ring.r[i & (UKW_TRACE_NRECS - 1)];
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	r->tsc = (uint64_t)hi << 32 | lo;
+	r->type = (uint16_t)type; /* gcc merges these two into one store */
+	r->nargs = 1;
+	r->id = id;
+	r->arg[0] = a0;
+	__asm__ volatile("" ::: "memory");
+	*(volatile uint64_t *)&r->seq = i + 1;
+	return 1;
+}
 
 /* Argument counting and conversion for UKW_TRACE (0 to 4 arguments). */
 #define UKW__NARG(...) UKW__NARG_(0, ##__VA_ARGS__, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
