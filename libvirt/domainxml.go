@@ -116,7 +116,7 @@ type DomainInfo struct {
 	// GDB is the GDB stub's address on the libvirt host ("" when none is known).
 	GDB string `json:"gdb,omitempty"`
 	// Started is when the domain started (zero when unknown).
-	Started time.Time `json:"started,omitempty"`
+	Started time.Time `json:"started,omitzero"`
 	// Uptime is the time since Started, when known.
 	Uptime time.Duration `json:"uptime_ns,omitempty"`
 	// ExitChannel is the serial device carrying a ukw exit status, if any.
