@@ -40,7 +40,13 @@ type Options struct {
 	// Pool and PoolDir name the storage pool the image is uploaded into
 	// ("" means DefaultPool at DefaultPoolDir).
 	Pool, PoolDir string
+
+	legacyExit bool // tests: boot as on libvirt < 8.2 (no exit UART)
 }
+
+// overrideVersion is the first libvirt with <qemu:override> (8.2.0), which
+// the exit UART needs.
+const overrideVersion = 8002000
 
 // New boots cfg as a transient libvirt domain and returns it stopped at its
 // first instruction (the domain is created paused). Close destroys it.
@@ -121,6 +127,13 @@ func boot(conn *Conn, cfg guest.Config, opts Options, tl *timeline) (*Machine, e
 		MemoryMiB: cfg.MemoryMiB, CPUs: cfg.CPUs,
 		Meta: Metadata{App: app, ELF: elf, Pool: pool, Volume: volName, ExitChannel: "serial1"},
 	}
+	legacy := opts.legacyExit
+	if v, err := conn.lv.ConnectGetLibVersion(); err == nil && v < overrideVersion {
+		legacy = true
+	}
+	if legacy {
+		spec.Meta.ExitChannel = ""
+	}
 	if spec.Machine == "" {
 		spec.Machine = "microvm"
 	}
@@ -152,6 +165,9 @@ func boot(conn *Conn, cfg guest.Config, opts Options, tl *timeline) (*Machine, e
 		created: tl.t0, marks: tl.marks}
 	hv, _ := conn.Hypervisor()
 	m.caps = guest.Caps{Backend: "libvirt", Hypervisor: fmt.Sprintf("%s, %s, %s on %s", hv, accelName(accel), spec.Machine, conn.URI())}
+	if legacy {
+		m.caps.Notes = append(m.caps.Notes, "libvirt older than 8.2 (no <qemu:override>): the guest's exit status is not available, its exit is reported as \"other\"")
+	}
 	if err := m.setup(cfg.Timeout, golibvirt.OptString{"serial0"}, accel); err != nil {
 		m.Close()
 		return nil, err

@@ -50,7 +50,8 @@ type domainSpec struct {
 }
 
 // domainXML renders the transient domain for spec. The choices are
-// measured in docs/libvirt.md.
+// measured in docs/libvirt.md. With Meta.ExitChannel empty, port 0xf4 is
+// QEMU's isa-debug-exit instead of the exit UART.
 func domainXML(s domainSpec) (string, error) {
 	meta, err := xml.Marshal(s.Meta)
 	if err != nil {
@@ -98,6 +99,15 @@ func domainXML(s domainSpec) (string, error) {
 				{Name: "iobase", Type: "unsigned", Value: strconv.Itoa(ExitIOBase)},
 			}},
 		}}},
+	}
+	if s.Meta.ExitChannel == "" {
+		// libvirt before 8.2 has no <qemu:override>: QEMU's own
+		// isa-debug-exit, whose status libvirt cannot report.
+		d.Devices.Serials = d.Devices.Serials[:1]
+		d.QEMUOverride = nil
+		d.QEMUCommandline.Args = append(d.QEMUCommandline.Args,
+			libvirtxml.DomainQEMUCommandlineArg{Value: "-device"},
+			libvirtxml.DomainQEMUCommandlineArg{Value: fmt.Sprintf("isa-debug-exit,iobase=%#x,iosize=4", ExitIOBase)})
 	}
 	return d.Marshal()
 }

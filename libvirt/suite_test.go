@@ -231,3 +231,26 @@ func TestConsoleInputAndMonitor(t *testing.T) {
 		t.Fatalf("final %#v, want status 9", final)
 	}
 }
+
+// TestLegacyExitDevice boots as on a libvirt without <qemu:override>:
+// QEMU's isa-debug-exit ends the guest, and the exit is reported without
+// its status.
+func TestLegacyExitDevice(t *testing.T) {
+	kernel := testKernel(t)
+	daemon(t)
+	m, err := Boot(guest.Config{Image: kernel, Cmdline: "exit=7", MemoryMiB: 16}, Options{URI: testURI(), Accel: "auto", legacyExit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Info().ExitChannel != "" {
+		t.Fatalf("exit channel %q in legacy mode", m.Info().ExitChannel)
+	}
+	console, final := run(t, m, 60*time.Second)
+	if !strings.Contains(console, "bye\n") {
+		t.Errorf("console %q", console)
+	}
+	if ex, ok := final.(guest.ExitEvent); !ok || ex.Exit.How != guest.ExitOther {
+		t.Fatalf("final %#v, want an exit of unknown status", final)
+	}
+}
