@@ -106,7 +106,7 @@ func TestTraceTracetree(t *testing.T) {
 	testenv.KVM(t)
 	testenv.Tool(t, "gcc", "ld", "objcopy")
 	pf := filepath.Join(t.TempDir(), "tracetree.json")
-	j := runTrace(t, "../../testdata/guests/tracetree", "--perfetto", pf)
+	j := runTrace(t, copyGuest(t, "tracetree"), "--perfetto", pf)
 	var b strings.Builder
 	shapeOf(j.Tree, 0, &b)
 	if b.String() != tracetreeShape {
@@ -157,7 +157,7 @@ func TestTraceTracetree(t *testing.T) {
 func TestTraceTextOutput(t *testing.T) {
 	testenv.KVM(t)
 	testenv.Tool(t, "gcc", "ld", "objcopy")
-	out, err := runUKW(t, "trace", "../../testdata/guests/tracetree")
+	out, err := runUKW(t, "trace", copyGuest(t, "tracetree"))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -242,7 +242,7 @@ func TestProfileHot(t *testing.T) {
 			root := newRootCmd()
 			root.SetOut(&out)
 			root.SetErr(&errOut)
-			root.SetArgs([]string{"profile", "../../testdata/guests/hot", "--cmdline", "hot 20", "--hz", "200",
+			root.SetArgs([]string{"profile", copyGuest(t, "hot"), "--cmdline", "hot 20", "--hz", "200",
 				"--method", method, "--json", "--folded", folded, "--svg", svg})
 			if err := root.Execute(); err != nil {
 				t.Fatalf("%v\n%s", err, errOut.String())
@@ -281,6 +281,35 @@ func TestProfileHot(t *testing.T) {
 			}
 		})
 	}
+}
+
+// copyGuest copies testdata/guests/name's sources to a temporary
+// directory: test binaries run in parallel, and two builds of one
+// directory at once would race on its outputs.
+func copyGuest(t *testing.T, name string) string {
+	t.Helper()
+	src := filepath.Join("..", "..", "testdata", "guests", name)
+	dst := filepath.Join(t.TempDir(), name)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
 }
 
 func hasStack(p *trace.Profile, suffix string) bool {
