@@ -328,3 +328,7 @@ func symbolAddr(t testing.TB, path, name string) uint64 {
 	t.Fatalf("no symbol %s", name)
 	return 0
 }
+
+func startStub(m guest.Machine) (*gdbstub.Stub, error) {
+	return gdbstub.ListenAndServe(context.Background(), "127.0.0.1:0", m, gdbstub.ListenOptions{})
+}
