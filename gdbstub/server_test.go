@@ -403,3 +403,41 @@ func FuzzDispatch(f *testing.F) {
 		}
 	})
 }
+
+func TestFinalReplies(t *testing.T) {
+	for _, c := range []struct {
+		e    guest.Event
+		want string
+	}{
+		{guest.ExitEvent{Exit: guest.Exit{How: guest.ExitPort, Status: 37}}, "W25"},
+		{guest.ExitEvent{Exit: guest.Exit{How: guest.ExitKilled}}, "X09"},
+		{guest.FaultEvent{Fault: guest.Fault{Kind: guest.FaultException, Vector: 6}}, "X04guest fault: #UD"},
+		{guest.FaultEvent{Fault: guest.Fault{Kind: guest.FaultException, Vector: 0}}, "X08"},
+		{guest.FaultEvent{Fault: guest.Fault{Kind: guest.FaultException, Vector: 14}}, "X0bguest fault: #PF"},
+		{guest.FaultEvent{Fault: guest.Fault{Kind: guest.FaultTimeout}}, "X0e"},
+		{guest.FaultEvent{Fault: guest.Fault{Kind: guest.FaultTripleFault}}, "X06"},
+	} {
+		if got := string(finalReply(c.e)); !strings.HasPrefix(got, c.want) {
+			t.Errorf("%#v -> %q, want prefix %q", c.e, got, c.want)
+		}
+	}
+}
+
+func TestServerReportsFaultWhileRunning(t *testing.T) {
+	m := newFake(1)
+	m.runDelay = time.Millisecond
+	g := startServer(t, m)
+	g.handshake()
+	g.send("c")
+	time.Sleep(5 * time.Millisecond)
+	m.Publish(guest.FaultEvent{Fault: guest.Fault{Kind: guest.FaultException, Vector: 13, Regs: guest.Regs{RIP: 0x1234}}})
+	o := g.reply()
+	text, err := hexDecode([]byte(o[1:]))
+	if o[0] != 'O' || err != nil || !strings.Contains(string(text), "#GP general protection") {
+		t.Fatalf("fault notice %q (%s)", o, text)
+	}
+	if got := g.reply(); got != "X0b" {
+		t.Fatalf("fault -> %q, want X0b", got)
+	}
+	m.Interrupt()
+}

@@ -189,6 +189,10 @@ func TestBootBreakAndExit(t *testing.T) {
 			if err := m.ClearBreakpoint(bp); err != nil {
 				t.Fatal(err)
 			}
+			// QEMU's monitor through the stub's qRcmd.
+			if out, err := m.Monitor("info registers"); err != nil || !strings.Contains(out, "RIP=") {
+				t.Fatalf("monitor info registers: %q, %v", out, err)
+			}
 			// Let spin() end and run to the exit: 10*3 + 7.
 			if err := m.WriteMemory(0, guest.Virtual, symbol(t, elf64, "release"), []byte{1, 0, 0, 0}); err != nil {
 				t.Fatal(err)
