@@ -195,4 +195,3 @@ func BenchmarkRSPRoundTrip(b *testing.B) {
 		})
 	}
 }
-
