@@ -240,6 +240,17 @@ func TestListFindsUkwDomain(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitConsole(t, ch, "hanging\n", 60*time.Second)
+	// Interrupt goes through QEMU's stub: a stop in the guest's loop.
+	if err := m.Interrupt(); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStop(t, ch, 30*time.Second)
+	if st.Reason != guest.StopInterrupt || st.PC < 0x100000 || st.PC >= 0x110000 || m.State() != guest.Stopped {
+		t.Fatalf("interrupt stop %v at %#x, state %v", st.Reason, st.PC, m.State())
+	}
+	if err := m.Continue(); err != nil {
+		t.Fatal(err)
+	}
 	list, err := c.List(false)
 	if err != nil {
 		t.Fatal(err)
