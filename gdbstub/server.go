@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"ukw/guest"
 )
@@ -379,12 +380,53 @@ func (s *server) stopReply() []byte {
 // disconnect cleans up after a lost connection: the breakpoints this
 // session set go; the machine stays as it is (gdb's `disconnect`).
 func (s *server) disconnect() {
+	if len(s.bps) == 0 {
+		return
+	}
+	resume := false
+	if s.running && !s.finished {
+		// Lost while the guest ran: stop it to lift the breakpoints, then
+		// let it run on as it was.
+		resume = s.stopForCleanup()
+	}
 	for bp := range s.bps {
 		if err := s.m.ClearBreakpoint(bp); err != nil {
 			s.logf("clearing %v at %#x: %v", bp.Kind, bp.Addr, err)
 		}
 	}
 	clear(s.bps)
+	if resume {
+		if err := s.m.Continue(); err != nil {
+			s.logf("resuming after cleanup: %v", err)
+		}
+	}
+}
+
+// stopForCleanup interrupts the running machine and waits (briefly) for
+// its stop; it reports whether the machine stopped and should be resumed.
+func (s *server) stopForCleanup() bool {
+	if err := s.m.Interrupt(); err != nil {
+		return false
+	}
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case e, ok := <-s.events:
+			if !ok {
+				return false
+			}
+			switch e.(type) {
+			case guest.StopEvent:
+				s.running = false
+				return true
+			case guest.ExitEvent, guest.FaultEvent:
+				s.running, s.finished = false, true
+				return false
+			}
+		case <-timeout:
+			return false
+		}
+	}
 }
 
 func hexEncode(b []byte) []byte {

@@ -441,3 +441,24 @@ func TestServerReportsFaultWhileRunning(t *testing.T) {
 	}
 	m.Interrupt()
 }
+
+func TestServerLostConnectionWhileRunningLiftsBreakpoints(t *testing.T) {
+	m := newFake(1)
+	m.runDelay = time.Millisecond
+	g := startServer(t, m)
+	g.handshake()
+	g.expect("Z0,1e00,1", "OK")
+	g.send("c")
+	time.Sleep(10 * time.Millisecond)
+	g.conn.Close()
+	if err := <-g.done; err != nil {
+		t.Fatal(err)
+	}
+	if m.numBreaks() != 0 {
+		t.Fatal("breakpoints left after the debugger vanished")
+	}
+	if m.State() != guest.Running {
+		t.Fatalf("machine %v, want it running on", m.State())
+	}
+	m.Interrupt()
+}
