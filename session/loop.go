@@ -77,7 +77,7 @@ func newLoop(cfg Config) (*loop, error) {
 			l.elf = cfg.Image
 		}
 	}
-	if cfg.Attach != "" {
+	if cfg.Attach != "" || cfg.Machine != nil {
 		l.elf = cfg.ELF
 	}
 	return l, nil
@@ -104,7 +104,7 @@ func (l *loop) run() {
 			}
 		}
 		l.startBuild(nil, time.Time{}, time.Time{})
-	case l.cfg.Attach != "":
+	case l.cfg.Attach != "" || l.cfg.Machine != nil:
 		l.attach()
 	default:
 		l.boot(nil)
@@ -353,16 +353,21 @@ func (l *loop) boot(tl *Timeline) {
 	l.resume()
 }
 
-// attach connects to a remote stub (Config.Attach).
+// attach connects to a remote stub (Config.Attach) or adopts the machine
+// the caller attached to (Config.Machine).
 func (l *loop) attach() {
 	if err := l.openSymbols(); err != nil {
 		l.emit(LogEvent{Msg: "symbols: " + err.Error()})
 	}
-	m, err := dialRSP(l.cfg.Attach)
-	if err != nil {
-		l.s.errorf("attach %s: %v", l.cfg.Attach, err)
-		l.setState(StateFailed, "attach failed")
-		return
+	m, what := l.cfg.Machine, "the given machine"
+	if m == nil {
+		what = l.cfg.Attach
+		var err error
+		if m, err = dialRSP(l.cfg.Attach); err != nil {
+			l.s.errorf("attach %s: %v", l.cfg.Attach, err)
+			l.setState(StateFailed, "attach failed")
+			return
+		}
 	}
 	l.adopt(m)
 	l.booted = true
@@ -371,7 +376,10 @@ func (l *loop) attach() {
 		l.reportStop(guest.Stop{Reason: guest.StopInterrupt}, "attached")
 		return
 	}
-	l.setState(StateRunning, "attached to "+l.cfg.Attach)
+	l.setState(StateRunning, "attached to "+what)
+	if len(l.bps.list) > 0 {
+		l.whileStopped(l.applyBreakpoints) // pause, insert, run on
+	}
 }
 
 func (l *loop) adopt(m guest.Machine) {

@@ -10,8 +10,8 @@ import (
 	"ukw/guest"
 )
 
-// Config says what a session works on. Exactly one of Dir, Image or Attach
-// is set.
+// Config says what a session works on. Exactly one of Dir, Image, Attach
+// or Machine is set.
 type Config struct {
 	// Dir is an app directory (ukw.yaml): build it, boot it, watch it and
 	// reload on every relevant save.
@@ -21,6 +21,11 @@ type Config struct {
 	ELF   string
 	// Attach is HOST:PORT of a GDB remote stub to debug (ELF gives symbols).
 	Attach string
+	// Machine is a guest already attached to by the caller (a libvirt
+	// domain taken over with libvirt.Attach); ELF gives its symbols. The
+	// session debugs it as it does an Attach address and closes it at the
+	// end (which detaches an attached machine).
+	Machine guest.Machine
 
 	// Backend names the hypervisor for Dir and Image: "kvm" (default),
 	// "qemu" or "libvirt" (at Connect, a libvirt URI; empty: libvirt's default).
@@ -63,10 +68,13 @@ func New(cfg Config) (*Session, error) {
 			n++
 		}
 	}
-	if n != 1 {
-		return nil, errors.New("session: give exactly one of an app directory, an image or an address to attach to")
+	if cfg.Machine != nil {
+		n++
 	}
-	if cfg.Attach != "" && cfg.ELF == "" {
+	if n != 1 {
+		return nil, errors.New("session: give exactly one of an app directory, an image, an address to attach to or an attached machine")
+	}
+	if (cfg.Attach != "" || cfg.Machine != nil) && cfg.ELF == "" {
 		return nil, errors.New("session: attaching needs the ELF with symbols (--elf)")
 	}
 	l, err := newLoop(cfg)
