@@ -49,6 +49,7 @@ func subcommands() []*cobra.Command {
 		newTraceCmd(),
 		newProfileCmd(),
 		newDevCmd(),
+		newDebugCmd(),
 	}
 }
 
