@@ -52,12 +52,15 @@ type ProfileRun struct {
 	// in between, a read failed); Errors keeps the first few reasons.
 	Failed int
 	Errors []string
-	// SampleTime is the host wall time spent on samples (reaching the
-	// vCPU, reading, unwinding, naming), MaxSample the longest one.
+	// SampleTime is the wall time samples took (reaching the vCPU,
+	// reading, unwinding, naming; mostly waiting to be scheduled on a
+	// busy host), MaxSample the longest one.
 	SampleTime, MaxSample time.Duration
-	// HoldTime bounds how long samples kept the guest from running: from
-	// asking for the vCPU to letting it go (for MethodSample the unwinding
-	// happens afterwards, on a copy of the stack, while the guest runs).
+	// HoldTime is how long samples kept the guest from running, as seen
+	// from here: for MethodSample the time the vCPU thread spent copying
+	// registers and stack (add one KVM exit and entry per sample; the
+	// unwinding happens afterwards, on the copy, while the guest runs);
+	// for MethodInterrupt the time from Interrupt to Continue.
 	HoldTime time.Duration
 }
 
@@ -68,10 +71,10 @@ func (r *ProfileRun) per(d time.Duration) time.Duration {
 	return 0
 }
 
-// MeanSample is the average host cost of one sample.
+// MeanSample is the average wall time of one sample.
 func (r *ProfileRun) MeanSample() time.Duration { return r.per(r.SampleTime) }
 
-// MeanHold is the average time one sample held the guest (an upper bound).
+// MeanHold is the average HoldTime of one sample.
 func (r *ProfileRun) MeanHold() time.Duration { return r.per(r.HoldTime) }
 
 // RunProfile runs m (stopped, typically at entry) to its end or for
@@ -130,6 +133,7 @@ func RunProfile(ctx context.Context, m guest.Machine, o ProfileOptions) (*Profil
 	}
 	done := ctx.Done()
 	names := newNameCache()
+	stacks := knownStacks(o.File)
 	// handle deals with one event; it reports a stop and whether the run ended.
 	handle := func(e guest.Event) (*guest.Stop, bool) {
 		switch e := e.(type) {
@@ -178,11 +182,12 @@ func RunProfile(ctx context.Context, m guest.Machine, o ProfileOptions) (*Profil
 			if run.Method == MethodSample {
 				var snap stackSnapshot
 				err = sampler.Sample(func(r *guest.Regs, read func(uint64, []byte) error) {
-					snap.take(r, read)
+					h := time.Now()
+					snap.take(r, read, stacks.limit(r.RSP))
+					run.HoldTime += time.Since(h)
 				})
-				run.HoldTime += time.Since(t0)
 				if err == nil {
-					stack = names.unwind(o.File, &snap.regs, &snap, depth)
+					stack = names.unwindSnapshot(o.File, &snap, depth)
 				}
 			} else {
 				var ended bool
@@ -238,13 +243,40 @@ func interruptSample(m guest.Machine, ev <-chan guest.Event, handle func(guest.E
 	return stack, false, m.Continue()
 }
 
-// nameCache names code addresses for stacks; Lookup is the costly part of
-// a sample, and a profile revisits the same few addresses.
+// nameCache names code addresses for stacks, and remembers whole
+// unwinds: unwinding (with its line lookups) is the costly part of a
+// sample, and a profile revisits the same few stacks. The key is what
+// decides the frames: rip, rsp, rbp and the stack copy (gcc's CFI
+// computes every CFA from rsp or rbp, and the fallback follows rbp).
 type nameCache struct {
-	byPC map[uint64][]string // innermost first (an inline chain)
+	byPC   map[uint64][]string // innermost first (an inline chain)
+	bySnap map[snapKey][]string
 }
 
-func newNameCache() *nameCache { return &nameCache{byPC: map[uint64][]string{}} }
+type snapKey struct {
+	rip, rsp, rbp uint64
+	data          string
+}
+
+// maxSnapCache bounds the remembered unwinds.
+const maxSnapCache = 4096
+
+func newNameCache() *nameCache {
+	return &nameCache{byPC: map[uint64][]string{}, bySnap: map[snapKey][]string{}}
+}
+
+// unwindSnapshot is unwind over a stack copy, remembered by its inputs.
+func (c *nameCache) unwindSnapshot(f *symbols.File, s *stackSnapshot, depth int) []string {
+	k := snapKey{rip: s.regs.RIP, rsp: s.regs.RSP, rbp: s.regs.RBP, data: string(s.data)}
+	if st, ok := c.bySnap[k]; ok {
+		return st
+	}
+	st := c.unwind(f, &s.regs, s, depth)
+	if len(c.bySnap) < maxSnapCache {
+		c.bySnap[k] = st
+	}
+	return st
+}
 
 // unwind unwinds from r and names every frame, inlined ones included,
 // outermost first.
@@ -288,9 +320,9 @@ func (c *nameCache) names(fr symbols.Frame) []string {
 }
 
 // stackSnapshot is what a sample copies while the guest is held: the
-// registers and the stack from rsp up (StackSnapshotMax bytes at most, up
-// to the first unreadable page). The unwinder then runs on the copy
-// while the guest goes on.
+// registers and the stack from rsp up to the stack's top when it is
+// known, else StackSnapshotMax bytes or up to the first unreadable page.
+// The unwinder then runs on the copy while the guest goes on.
 type stackSnapshot struct {
 	regs guest.Regs
 	base uint64
@@ -300,11 +332,11 @@ type stackSnapshot struct {
 // StackSnapshotMax bounds the stack a sample copies.
 const StackSnapshotMax = 32 << 10
 
-func (s *stackSnapshot) take(r *guest.Regs, read func(uint64, []byte) error) {
+func (s *stackSnapshot) take(r *guest.Regs, read func(uint64, []byte) error, limit int) {
 	s.regs, s.base = *r, r.RSP
-	buf := make([]byte, 0, StackSnapshotMax)
-	for a := r.RSP; len(buf) < StackSnapshotMax; {
-		n := min(4096-int(a&4095), StackSnapshotMax-len(buf))
+	buf := make([]byte, 0, limit)
+	for a := r.RSP; len(buf) < limit; {
+		n := min(4096-int(a&4095), limit-len(buf))
 		chunk := buf[len(buf) : len(buf)+n]
 		if read(a, chunk) != nil {
 			break
@@ -313,6 +345,29 @@ func (s *stackSnapshot) take(r *guest.Regs, read func(uint64, []byte) error) {
 		a += uint64(n)
 	}
 	s.data = buf
+}
+
+// stackBounds are the stacks the image names (ukw's boot stack,
+// __boot_stack_bottom..__boot_stack_top): a sample on one copies only up
+// to its top, keeping the guest's pause short.
+type stackBounds [][2]uint64
+
+func knownStacks(f *symbols.File) stackBounds {
+	var b stackBounds
+	lo, hi := f.LookupSymbol("__boot_stack_bottom"), f.LookupSymbol("__boot_stack_top")
+	if len(lo) == 1 && len(hi) == 1 && lo[0].Addr < hi[0].Addr {
+		b = append(b, [2]uint64{lo[0].Addr, hi[0].Addr})
+	}
+	return b
+}
+
+func (b stackBounds) limit(rsp uint64) int {
+	for _, s := range b {
+		if rsp >= s[0] && rsp < s[1] {
+			return int(min(s[1]-rsp, StackSnapshotMax))
+		}
+	}
+	return StackSnapshotMax
 }
 
 // ReadAt serves the unwinder from the copy.

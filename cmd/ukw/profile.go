@@ -91,7 +91,7 @@ func newProfileCmd() *cobra.Command {
 			for _, e := range run.Errors {
 				fmt.Fprintln(out, "  sample failed:", e)
 			}
-			fmt.Fprintf(out, "cost: %v per sample on the host (%v at most); the guest was held %v per sample, %.2f%% of the run\n\n",
+			fmt.Fprintf(out, "latency: %v from tick to stack on average, %v at most; the guest was held %v per sample, %.2f%% of the run\n\n",
 				run.MeanSample().Round(time.Microsecond), run.MaxSample.Round(time.Microsecond), run.MeanHold().Round(time.Microsecond), heldPct(run))
 			trace.WriteTop(out, run.Profile.Top(top), run.Profile.Samples)
 			if !noFiles {
