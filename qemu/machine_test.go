@@ -85,7 +85,7 @@ func next(t *testing.T, ev <-chan guest.Event, console *strings.Builder) guest.E
 func TestArgs(t *testing.T) {
 	a := strings.Join(args(guest.Config{MemoryMiB: 64, Cmdline: "x y", Modules: []guest.Module{{Path: "/m,1", Cmdline: "a"}}}, "tcg", "/k", "127.0.0.1:5"), " ")
 	for _, want := range []string{"-M microvm -accel tcg -m 64 -smp 1", "-device isa-debug-exit,iobase=0xf4,iosize=4",
-		"-kernel /k", "-S -gdb tcp:127.0.0.1:5", "-append x y", "-initrd /m,,1 a", "-serial stdio"} {
+		"-kernel /k", "-S -gdb tcp:127.0.0.1:5", "-append y", "-initrd /m,,1 a", "-serial stdio"} { // argv[0] "x" is replaced by QEMU with the kernel path
 		if !strings.Contains(a, want) {
 			t.Errorf("args %q lack %q", a, want)
 		}
