@@ -58,9 +58,9 @@ type Collection struct {
 }
 
 // Collect runs m (stopped at entry, or stopped anywhere) to its end and
-// reads its trace ring: periodically while it runs when m offers
-// guest.LiveMemory, at every stop (continuing after it) and once more at
-// the end. ctx ending kills the guest.
+// reads its trace ring through a Follower: periodically while it runs
+// when m offers guest.LiveMemory, at every stop (continuing after it) and
+// once more at the end. ctx ending kills the guest.
 func Collect(ctx context.Context, m guest.Machine, o CollectOptions) (*Collection, error) {
 	if o.Image == nil {
 		return nil, errors.New("trace: Collect needs an Image")
@@ -69,41 +69,16 @@ func Collect(ctx context.Context, m guest.Machine, o CollectOptions) (*Collectio
 	if period <= 0 {
 		period = DefaultPeriod
 	}
-	c := &Collection{Trace: NewTrace(o.Image)}
-	var mem Memory = MachineMemory(m)
-	if lm, ok := m.(guest.LiveMemory); ok {
-		if pm, err := lm.LiveMemory(); err == nil {
-			mem, c.Live = pm, true
+	f := NewFollower(o.Image, m)
+	c := &Collection{Trace: f.Trace, Live: f.Live()}
+	deliver := func(evs []Event) {
+		if len(evs) > 0 && o.OnEvents != nil {
+			o.OnEvents(evs)
 		}
 	}
-	var rd *Reader
-	if addr, ok := o.Image.Ring(); ok {
-		rd, c.Ring = NewReader(mem, addr, c.Live), addr
-	}
-	broken := false
-	poll := func(final bool) {
-		if rd == nil || broken {
-			return
-		}
-		c.Polls++
-		var recs []Record
-		var err error
-		if final {
-			recs, err = rd.PollFinal()
-		} else {
-			recs, err = rd.Poll()
-		}
-		if len(recs) > 0 {
-			evs := c.Trace.Add(recs)
-			if o.OnEvents != nil {
-				o.OnEvents(evs)
-			}
-		}
-		if err != nil {
-			c.Warnings = append(c.Warnings, err.Error())
-			broken = true
-		}
-		c.Dropped = rd.Dropped()
+	finish := func() *Collection {
+		c.Ring, c.Announced, c.Polls, c.Dropped, c.Warnings = f.Ring(), f.Announced, f.Polls, f.Dropped(), f.Warnings
+		return c
 	}
 
 	ev, cancel := m.Subscribe()
@@ -124,9 +99,7 @@ func Collect(ctx context.Context, m guest.Machine, o CollectOptions) (*Collectio
 	kill := func() {
 		if !c.Outcome.Killed {
 			c.Outcome.Killed = true
-			if c.Live {
-				poll(false) // what the guest wrote before it was killed
-			}
+			deliver(f.Poll()) // what the guest wrote before it was killed
 			m.Kill()
 		}
 	}
@@ -134,42 +107,30 @@ func Collect(ctx context.Context, m guest.Machine, o CollectOptions) (*Collectio
 		select {
 		case e, ok := <-ev:
 			if !ok {
-				return c, errors.New("trace: machine closed before the guest ended")
+				return finish(), errors.New("trace: machine closed before the guest ended")
 			}
+			if ce, ok := e.(guest.ConsoleEvent); ok && o.Console != nil {
+				o.Console.Write(ce.Data)
+			}
+			deliver(f.Handle(e))
 			switch e := e.(type) {
-			case guest.ConsoleEvent:
-				if o.Console != nil {
-					o.Console.Write(e.Data)
-				}
-			case guest.TraceEvent:
-				c.Announced = true
-				if rd == nil || rd.Addr() != e.Ring.Addr {
-					rd, c.Ring, broken = NewReader(mem, e.Ring.Addr, c.Live), e.Ring.Addr, false
-				}
 			case guest.StopEvent:
-				if rd != nil {
-					rd.SetLive(false)
-				}
-				poll(false)
-				if rd != nil {
-					rd.SetLive(c.Live)
-				}
 				if c.Outcome.Killed {
 					continue
 				}
 				if err := m.Continue(); err != nil {
-					return c, fmt.Errorf("trace: continue after %v stop: %w", e.Stop.Reason, err)
+					return finish(), fmt.Errorf("trace: continue after %v stop: %w", e.Stop.Reason, err)
 				}
 			case guest.ExitEvent:
-				c.Outcome.Exit = &e.Exit
-				return c.finish(rd, poll, start), nil
+				c.Outcome.Exit, c.Outcome.Wall = &e.Exit, time.Since(start)
+				return finish(), nil
 			case guest.FaultEvent:
-				c.Outcome.Fault = &e.Fault
-				return c.finish(rd, poll, start), nil
+				c.Outcome.Fault, c.Outcome.Wall = &e.Fault, time.Since(start)
+				return finish(), nil
 			}
 		case <-tick.C:
-			if c.Live && m.State() == guest.Running {
-				poll(false)
+			if m.State() == guest.Running {
+				deliver(f.Poll())
 			}
 		case <-deadline:
 			deadline = nil
@@ -179,13 +140,4 @@ func Collect(ctx context.Context, m guest.Machine, o CollectOptions) (*Collectio
 			kill()
 		}
 	}
-}
-
-func (c *Collection) finish(rd *Reader, poll func(bool), start time.Time) *Collection {
-	c.Outcome.Wall = time.Since(start)
-	if rd != nil {
-		rd.SetLive(false)
-	}
-	poll(true)
-	return c
 }
