@@ -26,6 +26,11 @@ demo: build
 bench: build
 	./scripts/bench.sh $(BIN)
 
+# 1000 reload cycles in one process; fds, goroutines and RSS must stay flat.
+# Takes several minutes: not part of `make test` or CI.
+soak:
+	./scripts/soak.sh
+
 # Longer fuzzing than the seed corpus `make test` runs: every Fuzz target for FUZZTIME.
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
