@@ -109,7 +109,7 @@ func ioExit(out bool, port uint16, size int, data []byte) (kvm.Exit, []byte) {
 
 func TestHandleIO(t *testing.T) {
 	mem := make([]byte, 4<<20)
-	d := newDevices(false)
+	d := newDevices(false, false, nil)
 	e, run := ioExit(true, 0x3f8, 1, []byte("hi!"))
 	if o := d.handle(e, run, mem); o.kind != outResume || string(o.console) != "hi!" {
 		t.Fatalf("rep outsb to COM1: %+v", o)
@@ -156,7 +156,7 @@ func TestHandleIO(t *testing.T) {
 	if o := d.handle(e, run, mem); len(o.logs) != 0 {
 		t.Fatal("unknown port logged twice")
 	}
-	strict := newDevices(true)
+	strict := newDevices(true, false, nil)
 	if o := strict.handle(e, run, mem); o.kind != outNeedRegs || o.fault.Kind != guest.FaultIO {
 		t.Fatalf("strict unknown port: %+v", o)
 	}
@@ -180,7 +180,7 @@ func TestHandleIO(t *testing.T) {
 func TestHandleOtherExits(t *testing.T) {
 	mem := make([]byte, 4<<20)
 	run := make([]byte, 4096)
-	d := newDevices(false)
+	d := newDevices(false, false, nil)
 	o := d.handle(kvm.Exit{Reason: kvm.KVM_EXIT_MMIO, MMIO: kvm.MMIOExit{Addr: 0xd0000000, Len: 4}}, run, mem)
 	if o.kind != outResume || len(o.logs) != 1 || run[mmioDataStart] != 0xff || run[mmioDataStart+3] != 0xff || run[mmioDataStart+4] != 0 {
 		t.Fatalf("MMIO read: %+v % x", o, run[mmioDataStart:mmioDataStart+8])
@@ -229,9 +229,9 @@ func hcBlock(mem []byte, addr uint64, nr uint16, payload []byte) (kvm.Exit, []by
 func TestHypercalls(t *testing.T) {
 	le := binary.LittleEndian
 	mem := make([]byte, 4<<20)
-	d := newDevices(false)
+	d := newDevices(false, false, nil)
 	e, run := hcBlock(mem, 0x200000, HcHello, append(u64(7), u64(0)...))
-	if o := d.handle(e, run, mem); !o.hello || d.guestFeatures != 7 || le.Uint64(mem[0x200018:]) != HostFeatureUARTReady|HostFeatureBreak || le.Uint32(mem[0x20000c:]) != 0 {
+	if o := d.handle(e, run, mem); !o.hello || d.guestFeatures != 7 || le.Uint64(mem[0x200018:]) != HostFeatureUARTReady|HostFeatureBreak|HostFeatureConsole || le.Uint32(mem[0x20000c:]) != 0 {
 		t.Fatalf("HELLO: %+v", o)
 	}
 	e, run = hcBlock(mem, 0x200000, 77, nil)
@@ -245,6 +245,23 @@ func TestHypercalls(t *testing.T) {
 	e, run = hcBlock(mem, 0x200000, HcTraceRing, append(append(u64(0x3ff000), u64(0x2000)...), u64(1)...))
 	if o := d.handle(e, run, mem); o.trace != nil || le.Uint32(mem[0x20000c:]) != hcStatusBadPayload {
 		t.Fatalf("TRACE_RING past RAM accepted: %+v", o)
+	}
+	// CONSOLE: a buffer in guest RAM goes out in one exit; one that is not
+	// inside RAM or too long is refused with status 2.
+	copy(mem[0x300000:], "one exit\n")
+	e, run = hcBlock(mem, 0x200000, HcConsole, append(u64(0x300000), u64(9)...))
+	if o := d.handle(e, run, mem); string(o.console) != "one exit\n" || le.Uint32(mem[0x20000c:]) != hcStatusOK {
+		t.Fatalf("CONSOLE: %+v", o)
+	}
+	for _, c := range [][2]uint64{{0x3ffff0, 17}, {1 << 40, 1}, {0x300000, ConsoleMax + 1}, {0x10, ^uint64(0)}} {
+		e, run = hcBlock(mem, 0x200000, HcConsole, append(u64(c[0]), u64(c[1])...))
+		if o := d.handle(e, run, mem); len(o.console) != 0 || le.Uint32(mem[0x20000c:]) != hcStatusBadPayload || len(o.logs) != 1 {
+			t.Fatalf("CONSOLE [%#x,+%d) accepted: %+v", c[0], c[1], o)
+		}
+	}
+	e, run = hcBlock(mem, 0x200000, HcConsole, u64(0x300000)) // no len
+	if o := d.handle(e, run, mem); len(o.console) != 0 || le.Uint32(mem[0x20000c:]) != hcStatusBadPayload {
+		t.Fatalf("short CONSOLE accepted: %+v", o)
 	}
 	// CRASH: a frame with rip, cr2 and a stack copy.
 	crash := make([]byte, crashSize+16)
@@ -293,7 +310,7 @@ func TestHypercalls(t *testing.T) {
 		if o.kind != outResume || len(o.logs) != 1 || !strings.Contains(o.logs[0], c.want) {
 			t.Errorf("block %#x: %+v", c.addr, o)
 		}
-		o = newDevices(true).handle(e, run, mem)
+		o = newDevices(true, false, nil).handle(e, run, mem)
 		if o.fault.Kind != guest.FaultHypercall || !strings.Contains(o.fault.Detail, c.want) {
 			t.Errorf("strict block %#x: %+v", c.addr, o)
 		}

@@ -3,6 +3,7 @@ package vmm
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"ukw/guest"
 	"ukw/vmm/kvm"
@@ -59,11 +60,13 @@ type outcome struct {
 }
 
 // devices is the VMM's device state; handle is a pure function of it, the
-// decoded exit, the kvm_run page and guest RAM.
+// decoded exit, the kvm_run page, guest RAM and the clock.
 type devices struct {
 	strict        bool
 	uart          uart
 	rtc           rtc
+	pit           *pit                 // nil when KVM's in-kernel PIT serves ports 0x40-0x43 and 0x61
+	clock         func() time.Duration // time since boot, for the PIT model
 	pciAddr       uint32
 	irqLevel      bool
 	seenPort      map[uint16]bool
@@ -71,8 +74,14 @@ type devices struct {
 	guestFeatures uint64
 }
 
-func newDevices(strict bool) *devices {
-	return &devices{strict: strict, seenPort: map[uint16]bool{}, seenMMIO: map[uint64]bool{}}
+// newDevices returns the device state. With userPIT (a VM without the
+// in-kernel irqchip) the VMM models the PIT itself on clock.
+func newDevices(strict, userPIT bool, clock func() time.Duration) *devices {
+	d := &devices{strict: strict, clock: clock, seenPort: map[uint16]bool{}, seenMMIO: map[uint64]bool{}}
+	if userPIT {
+		d.pit = newPIT()
+	}
+	return d
 }
 
 // handle processes one exit. run is the kvm_run page (IN and MMIO read
@@ -254,6 +263,8 @@ func (d *devices) out(o *outcome, port uint16, size int, v uint32, mem []byte) {
 		// PCI config with no devices, POST codes, keyboard data, CMOS writes: ignored.
 	case port == portRTCIndex:
 		d.rtc.index = uint8(v)
+	case d.pit != nil && (port >= portPIT0 && port <= portPITCtl || port == portSysCtlB):
+		d.pit.write(port, uint8(v), d.clock())
 	case port == HypercallPort:
 		if size != 4 {
 			d.badHypercall(o, fmt.Sprintf("hypercall port written with a %d-byte out, want a 4-byte outl", size))
@@ -279,6 +290,8 @@ func (d *devices) in(o *outcome, port uint16, size int) uint32 {
 		return uint32(d.rtc.index)
 	case port == portRTCData:
 		return uint32(d.rtc.read())
+	case d.pit != nil && (port >= portPIT0 && port <= portPITCtl || port == portSysCtlB):
+		return uint32(d.pit.read(port, d.clock()))
 	case port == portPM1aCnt:
 		return 0
 	case port == portPOST, port == portExit, port == portExitQEMU, port == HypercallPort:
@@ -326,7 +339,7 @@ func (d *devices) hypercall(o *outcome, addr uint64, mem []byte) {
 			return
 		}
 		d.guestFeatures = le.Uint64(p)
-		le.PutUint64(p[8:], HostFeatureUARTReady|HostFeatureBreak)
+		le.PutUint64(p[8:], HostFeatureUARTReady|HostFeatureBreak|HostFeatureConsole)
 		hc.setStatus(hcStatusOK)
 		o.hello = true
 	case HcCrash:
@@ -353,6 +366,19 @@ func (d *devices) hypercall(o *outcome, addr uint64, mem []byte) {
 		if hc.nr == HcDebug {
 			o.dr6 = le.Uint64(p[frameSize:])
 		}
+	case HcConsole:
+		p, ok := hc.payload(16)
+		if !ok {
+			bad(fmt.Sprintf("CONSOLE block of %d bytes, need %d", hc.size, hcHeader+16))
+			return
+		}
+		b, err := consoleBytes(mem, le.Uint64(p), le.Uint64(p[8:]))
+		if err != nil {
+			bad(err.Error())
+			return
+		}
+		hc.setStatus(hcStatusOK)
+		o.console = append(o.console, b...)
 	case HcTraceRing:
 		p, _ := hc.payload(0)
 		r, err := traceRing(p, uint64(len(mem)))

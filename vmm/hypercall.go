@@ -21,6 +21,7 @@ const (
 	HcBreak     = 3
 	HcDebug     = 4
 	HcTraceRing = 5
+	HcConsole   = 6
 
 	hcStatusOK         = 0
 	hcStatusUnknown    = 1
@@ -33,6 +34,9 @@ const (
 	// HostFeatureUARTReady etc. are HELLO host_features bits.
 	HostFeatureUARTReady = 1 << 0
 	HostFeatureBreak     = 1 << 1
+	HostFeatureConsole   = 1 << 2 // the CONSOLE hypercall writes a buffer in one exit
+	// ConsoleMax is the most bytes one CONSOLE hypercall carries.
+	ConsoleMax = 64 << 10
 
 	frameSize     = 176
 	crashSize     = 224
@@ -162,4 +166,16 @@ func traceRing(p []byte, ram uint64) (guest.TraceRing, error) {
 		return guest.TraceRing{}, fmt.Errorf("TRACE_RING [%#x,+%#x) is not inside guest RAM", r.Addr, r.Size)
 	}
 	return r, nil
+}
+
+// consoleBytes returns the len bytes at phys addr that a CONSOLE hypercall
+// names, checked to lie inside guest RAM and within ConsoleMax.
+func consoleBytes(mem []byte, addr, n uint64) ([]byte, error) {
+	if n > ConsoleMax {
+		return nil, fmt.Errorf("CONSOLE of %d bytes, at most %d", n, ConsoleMax)
+	}
+	if addr > uint64(len(mem)) || n > uint64(len(mem))-addr {
+		return nil, fmt.Errorf("CONSOLE buffer [%#x,+%d) is not inside guest RAM", addr, n)
+	}
+	return mem[addr : addr+n], nil
 }

@@ -1,36 +1,74 @@
 /* lib/nolibc: the printf family. Conversions d i u x X o p s c %, length
  * modifiers hh h l ll z t j, flags - 0 + space #, width and precision
- * (also as *). printf buffers a line and writes it to the console. */
+ * (also as *). printf formats into a buffer and writes it to the console
+ * once per call (or each time the buffer fills).
+ *
+ * Written for few instructions per output byte (guest instructions are
+ * expensive under software KVM, ../../shared/MACHINE.md): literal runs of
+ * the format and %s strings are copied in one block, one byte goes out
+ * through an inline check, and the console gets a whole buffer at once. */
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <ukw/plat.h>
 
 struct sink {
+	char *p, *end; /* free space in buf */
 	char *buf;
-	size_t size, len; /* len: bytes in buf (may pass size: they are dropped) */
-	size_t total;     /* every byte produced */
-	int console;      /* flush to the console when buf fills */
+	size_t spilled; /* bytes flushed to the console or dropped */
+	int console;    /* flush to the console when buf fills */
 };
+
+static size_t total(const struct sink *k) { return k->spilled + (size_t)(k->p - k->buf); }
 
 static void flush(struct sink *k)
 {
-	if (k->console && k->len) {
-		ukw_console_write(k->buf, k->len < k->size ? k->len : k->size);
-		k->len = 0;
+	size_t n = (size_t)(k->p - k->buf);
+	if (k->console && n) {
+		ukw_console_write(k->buf, n);
+		k->spilled += n;
+		k->p = k->buf;
 	}
 }
 
-static void put(struct sink *k, char c)
+/* emit_slow handles bytes that do not fit: a console sink flushes and
+ * goes on, a string sink counts them as dropped. */
+static __attribute__((noinline)) void emit_slow(struct sink *k, const char *s, size_t n)
 {
-	if (k->console && k->len == k->size)
-		flush(k);
-	if (k->len < k->size)
-		k->buf[k->len] = c;
-	k->len++;
-	k->total++;
-	if (k->console && c == '\n')
-		flush(k);
+	while (n) {
+		size_t room = (size_t)(k->end - k->p);
+		if (!room) {
+			if (!k->console) {
+				k->spilled += n;
+				return;
+			}
+			flush(k);
+			room = (size_t)(k->end - k->p);
+		}
+		size_t m = n < room ? n : room;
+		memcpy(k->p, s, m);
+		k->p += m;
+		s += m;
+		n -= m;
+	}
+}
+
+static inline void emit(struct sink *k, const char *s, size_t n)
+{
+	if (n <= (size_t)(k->end - k->p)) {
+		memcpy(k->p, s, n);
+		k->p += n;
+	} else {
+		emit_slow(k, s, n);
+	}
+}
+
+static inline void put(struct sink *k, char c)
+{
+	if (k->p < k->end)
+		*k->p++ = c;
+	else
+		emit_slow(k, &c, 1);
 }
 
 static void pad(struct sink *k, char c, int n)
@@ -44,13 +82,26 @@ enum { F_LEFT = 1, F_ZERO = 2, F_PLUS = 4, F_SPACE = 8, F_ALT = 16 };
 static void number(struct sink *k, uint64_t v, int neg, int base, int upper, int flags, int width, int prec)
 {
 	char tmp[24];
-	int n = 0;
+	char *e = tmp + sizeof tmp, *d = e;
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-	if (v == 0 && prec != 0)
-		tmp[n++] = '0';
-	while (v) {
-		tmp[n++] = digits[v % base];
-		v /= base;
+	if (base == 10) {
+		do {
+			*--d = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+	} else {
+		unsigned shift = base == 16 ? 4 : 3, mask = base - 1;
+		do {
+			*--d = digits[v & mask];
+			v >>= shift;
+		} while (v);
+	}
+	int n = (int)(e - d);
+	if (n == 1 && *d == '0' && prec == 0)
+		n = 0; /* "%.0d" of 0 prints no digits */
+	if (!neg && !flags && width <= n && prec <= n) { /* the common case */
+		emit(k, d, n);
+		return;
 	}
 	int zeros = prec > n ? prec - n : 0;
 	const char *pre = "";
@@ -62,33 +113,35 @@ static void number(struct sink *k, uint64_t v, int neg, int base, int upper, int
 		pre = " ";
 	else if ((flags & F_ALT) && base == 16 && n)
 		pre = upper ? "0X" : "0x";
-	else if ((flags & F_ALT) && base == 8 && tmp[n - 1] != '0')
+	else if ((flags & F_ALT) && base == 8 && (n == 0 || *d != '0') && zeros == 0)
 		pre = "0";
-	int plen = strlen(pre);
-	int total = plen + zeros + n;
-	if ((flags & F_ZERO) && !(flags & F_LEFT) && prec < 0 && width > total) {
-		zeros += width - total;
-		total = width;
+	int plen = (int)strlen(pre);
+	int all = plen + zeros + n;
+	if ((flags & F_ZERO) && !(flags & F_LEFT) && prec < 0 && width > all) {
+		zeros += width - all;
+		all = width;
 	}
 	if (!(flags & F_LEFT))
-		pad(k, ' ', width - total);
-	while (*pre)
-		put(k, *pre++);
+		pad(k, ' ', width - all);
+	emit(k, pre, plen);
 	pad(k, '0', zeros);
-	while (n)
-		put(k, tmp[--n]);
+	emit(k, d, n);
 	if (flags & F_LEFT)
-		pad(k, ' ', width - total);
+		pad(k, ' ', width - all);
 }
 
 static void format(struct sink *k, const char *f, va_list ap)
 {
-	for (; *f; f++) {
-		if (*f != '%') {
-			put(k, *f);
-			continue;
-		}
-		const char *start = f++;
+	for (;;) {
+		const char *q = f;
+		while (*q && *q != '%')
+			q++;
+		if (q != f)
+			emit(k, f, (size_t)(q - f));
+		if (!*q)
+			return;
+		const char *start = q;
+		f = q + 1;
 		int flags = 0, width = 0, prec = -1, len = 0;
 		for (;; f++) {
 			if (*f == '-') flags |= F_LEFT;
@@ -160,8 +213,7 @@ static void format(struct sink *k, const char *f, va_list ap)
 				str = "(null)";
 			int n = prec >= 0 ? (int)strnlen(str, prec) : (int)strlen(str);
 			if (!(flags & F_LEFT)) pad(k, ' ', width - n);
-			for (int i = 0; i < n; i++)
-				put(k, str[i]);
+			emit(k, str, n);
 			if (flags & F_LEFT) pad(k, ' ', width - n);
 			break;
 		}
@@ -169,21 +221,23 @@ static void format(struct sink *k, const char *f, va_list ap)
 			put(k, '%');
 			break;
 		default: /* unknown conversion: print it as written */
-			for (; start <= f && *start; start++)
-				put(k, *start);
-			if (!*f)
+			if (!*f) {
+				emit(k, start, (size_t)(f - start));
 				return;
+			}
+			emit(k, start, (size_t)(f + 1 - start));
 		}
+		f++;
 	}
 }
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	struct sink k = { buf, size ? size - 1 : 0, 0, 0, 0 };
+	struct sink k = { buf, buf + (size ? size - 1 : 0), buf, 0, 0 };
 	format(&k, fmt, ap);
 	if (size)
-		buf[k.len < k.size ? k.len : k.size] = 0;
-	return (int)k.total;
+		*k.p = 0;
+	return (int)total(&k);
 }
 
 int snprintf(char *buf, size_t size, const char *fmt, ...)
@@ -206,11 +260,11 @@ int sprintf(char *buf, const char *fmt, ...)
 
 int vprintf(const char *fmt, va_list ap)
 {
-	char buf[128];
-	struct sink k = { buf, sizeof buf, 0, 0, 1 };
+	char buf[256];
+	struct sink k = { buf, buf + sizeof buf, buf, 0, 1 };
 	format(&k, fmt, ap);
 	flush(&k);
-	return (int)k.total;
+	return (int)k.spilled;
 }
 
 int printf(const char *fmt, ...)

@@ -16,6 +16,7 @@ enum {
 	UKW_HC_BREAK = 3,
 	UKW_HC_DEBUG = 4,
 	UKW_HC_TRACE_RING = 5,
+	UKW_HC_CONSOLE = 6,
 };
 
 /* guest_features bits */
@@ -35,6 +36,15 @@ struct ukw_hc_hello {
 	struct ukw_hc_header h;
 	uint64_t guest_features;
 	uint64_t host_features;
+};
+
+/* CONSOLE: the VMM writes len bytes at phys addr to the console (one exit
+ * for a whole buffer; host_features bit 2 says it is understood). */
+#define UKW_CONSOLE_MAX 65536 /* bytes per CONSOLE hypercall */
+struct ukw_hc_console {
+	struct ukw_hc_header h;
+	uint64_t addr;
+	uint64_t len;
 };
 
 #define UKW_CRASH_STACK_MAX 512

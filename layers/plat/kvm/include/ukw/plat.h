@@ -29,6 +29,7 @@ const char *ukw_cmdline(void);
 uint64_t ukw_host_features(void);
 #define UKW_HOST_UART_READY (1ull << 0)
 #define UKW_HOST_BREAK_DEBUG (1ull << 1)
+#define UKW_HOST_CONSOLE (1ull << 2)
 
 /* Weak hooks other layers may define. */
 extern const uint64_t ukw_guest_features __attribute__((weak));
