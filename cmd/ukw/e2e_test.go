@@ -1,17 +1,29 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
 	"ukw/internal/testenv"
+	"ukw/session"
+	"ukw/tui"
 )
 
 // buildUKW builds the real ukw binary into a temporary directory, the way
@@ -28,7 +40,7 @@ func buildUKW(t *testing.T) string {
 }
 
 // copyTree copies an app directory (without its .ukw build directory).
-func copyTree(t *testing.T, src string) string {
+func copyTree(t testing.TB, src string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), filepath.Base(src))
 	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
@@ -224,4 +236,152 @@ func TestDevWorkbenchInTmux(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// screenWatcher is the workbench's terminal in the latency benchmark: it
+// reports when a frame containing the wanted text is written.
+type screenWatcher struct {
+	mu   sync.Mutex
+	want []byte
+	tail []byte
+	seen chan time.Time
+}
+
+func (w *screenWatcher) expect(s string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.want, w.tail = []byte(s), nil
+}
+
+func (w *screenWatcher) Write(p []byte) (int, error) {
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.want == nil {
+		return len(p), nil
+	}
+	buf := append(w.tail, p...)
+	if bytes.Contains(buf, w.want) {
+		w.want = nil
+		select {
+		case w.seen <- now:
+		default:
+		}
+		return len(p), nil
+	}
+	w.tail = append(w.tail[:0], buf[max(len(buf)-len(w.want), 0):]...)
+	return len(p), nil
+}
+
+// await waits for the expected text, failing after timeout.
+func (w *screenWatcher) await(tb testing.TB, what string, timeout time.Duration) time.Time {
+	tb.Helper()
+	select {
+	case t := <-w.seen:
+		return t
+	case <-time.After(timeout):
+		tb.Fatalf("no frame showing %s within %s", what, timeout)
+		return time.Time{}
+	}
+}
+
+// countingBackend hands the session's events to the workbench and counts
+// the console bytes among them.
+type countingBackend struct {
+	s       *session.Session
+	ch      chan session.Event
+	console atomic.Int64
+}
+
+func newCountingBackend(s *session.Session) *countingBackend {
+	c := &countingBackend{s: s, ch: make(chan session.Event)}
+	go func() {
+		defer close(c.ch)
+		for e := range s.Events() {
+			if ce, ok := e.(session.ConsoleEvent); ok {
+				c.console.Add(int64(len(ce.Data)))
+			}
+			c.ch <- e
+		}
+	}()
+	return c
+}
+
+func (c *countingBackend) Events() <-chan session.Event { return c.ch }
+func (c *countingBackend) Send(cmd session.Command)     { c.s.Send(cmd) }
+
+// BenchmarkKeyLatencyRealSession measures keypress-to-frame latency in the
+// workbench (the real Bubble Tea program and renderer, 160x45) on a real
+// session: the testdata/guests/flood guest booted on KVM printing to its
+// console as fast as it can ("flood"), and the same guest after it exited
+// ("idle"). A key is a character typed on the command line; its latency
+// runs until the frame showing it is written. tui's
+// BenchmarkKeyLatencyUnderConsoleFlood does the same with synthetic events
+// at 10 MB/s.
+func BenchmarkKeyLatencyRealSession(b *testing.B) {
+	testenv.KVM(b)
+	testenv.Tool(b, "gcc", "ld", "objcopy")
+	b.Setenv("XDG_CACHE_HOME", b.TempDir())
+	dir := copyTree(b, "../../testdata/guests/flood")
+	b.Run("flood", func(b *testing.B) { benchKeys(b, dir, "flood", "the guest is printing as fast") })
+	b.Run("idle", func(b *testing.B) { benchKeys(b, dir, "flood 1", " EXITED ") })
+}
+
+func benchKeys(b *testing.B, dir, cmdline, ready string) {
+	s, err := session.New(session.Config{Dir: dir, NoWatch: true, Cmdline: cmdline})
+	if err != nil {
+		b.Fatal(err)
+	}
+	be := newCountingBackend(s)
+	defer func() {
+		s.Close()
+		for range be.Events() {
+		}
+	}()
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.Ascii)
+	scr := &screenWatcher{seen: make(chan time.Time, 1)}
+	scr.expect(ready)
+	p := tea.NewProgram(tui.New(be, tui.Options{Renderer: r}), tea.WithInput(nil), tea.WithOutput(scr), tea.WithoutSignals())
+	done := make(chan error, 1)
+	go func() { _, err := p.Run(); done <- err }()
+	defer func() {
+		p.Quit()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}()
+	p.Send(tea.WindowSizeMsg{Width: 160, Height: 45})
+	scr.await(b, fmt.Sprintf("%q (build and boot)", ready), 3*time.Minute)
+	p.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{':'}})
+
+	typed := ""
+	lat := make([]time.Duration, 0, b.N)
+	bytes0, start := be.console.Load(), time.Now()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if len(typed) >= 60 {
+			typed = ""
+			p.Send(tea.KeyMsg{Type: tea.KeyCtrlU})
+		}
+		// a person's keys fall at any phase of the renderer's frame clock
+		time.Sleep(time.Duration(rand.IntN(int(17 * time.Millisecond))))
+		c := rune('a' + i%26)
+		typed += string(c)
+		scr.expect("(ukw) " + typed)
+		t0 := time.Now()
+		p.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{c}})
+		lat = append(lat, scr.await(b, fmt.Sprintf("the key %q", c), 30*time.Second).Sub(t0))
+	}
+	b.StopTimer()
+	rate := float64(be.console.Load()-bytes0) / time.Since(start).Seconds()
+	if cmdline == "flood" && rate == 0 {
+		b.Fatal("the guest printed nothing while the keys were measured")
+	}
+	slices.Sort(lat)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+	b.ReportMetric(ms(lat[min(len(lat)*95/100, len(lat)-1)]), "p95-ms")
+	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
+	b.ReportMetric(rate/1024, "console-KiB/s")
 }
