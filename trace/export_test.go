@@ -50,7 +50,7 @@ func FuzzFormatPoint(f *testing.F) {
 
 func sampleTrace() *Trace {
 	var r recorder
-	r.enter(1000, 0x10).enter(1100, 0x20).at(1150).add(RecPoint, 0x900, 3).enter(1200, 0x30).exit(1300, 0x30).exit(1400, 0x20).
+	r.enter(1000, 0x10).enter(1100, 0x20).at(1150).add(RecPoint, 0x900, 3, 0xffffffffffffffff).enter(1200, 0x30).exit(1300, 0x30).exit(1400, 0x20).
 		enter(1500, 0x40).enter(1600, 0x40) // still running at the end
 	tr := NewTrace(testSym)
 	tr.Add(r.recs)
@@ -83,7 +83,8 @@ func TestPerfettoValidates(t *testing.T) {
 			}
 		case "i":
 			is++
-			if e.Name != "work" || e.Args["msg"] != "i=3" || e.Ts != 0.15 || e.Args["source"] != "main.c:45" {
+			if e.Name != "work" || e.Args["msg"] != "i=3" || e.Ts != 0.15 || e.Args["source"] != "main.c:45" ||
+				e.Args["arg0"] != 3.0 || e.Args["arg1"] != "0xffffffffffffffff" {
 				t.Errorf("instant %+v", e)
 			}
 		case "M":

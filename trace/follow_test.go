@@ -7,7 +7,6 @@ import (
 
 	"ukw/guest"
 	"ukw/internal/testenv"
-	"ukw/symbols"
 	"ukw/vmm"
 )
 
@@ -101,8 +100,8 @@ func TestFollowerReadsAtStops(t *testing.T) {
 	}
 }
 
-// TestSampleOnRealGuest takes samples of hot through vmm.Machine.Sample
-// directly and checks they unwind to hot_spin under main.
+// TestSampleOnRealGuest takes samples of hot through a StackSampler
+// (vmm.Machine.Sample) and checks they unwind to hot_spin under main.
 func TestSampleOnRealGuest(t *testing.T) {
 	testenv.KVM(t)
 	f := buildGuest(t, "hot")
@@ -115,18 +114,20 @@ func TestSampleOnRealGuest(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond) // past warm_setup
-	var s Sampler = m
-	names := newNameCache()
+	ss, err := NewStackSampler(m, f)
+	if err != nil {
+		t.Fatal(err)
+	}
 	hot := 0
 	for i := 0; i < 20; i++ {
 		time.Sleep(5 * time.Millisecond)
-		var snap stackSnapshot
-		if err := s.Sample(func(r *guest.Regs, read func(uint64, []byte) error) {
-			snap.take(r, read, knownStacks(f).limit(r.RSP))
-		}); err != nil {
+		st, hold, err := ss.Sample()
+		if err != nil {
 			t.Fatal(err)
 		}
-		st := names.unwindSnapshot(f, &snap, symbols.UnwindMaxDepth)
+		if hold <= 0 {
+			t.Errorf("hold %v", hold)
+		}
 		if len(st) >= 2 && st[len(st)-1] == "hot_spin" && st[len(st)-2] == "main" {
 			hot++
 		} else {
@@ -135,6 +136,9 @@ func TestSampleOnRealGuest(t *testing.T) {
 	}
 	if hot < 18 {
 		t.Fatalf("%d of 20 samples in main → hot_spin", hot)
+	}
+	if _, err := NewStackSampler(onlyMachine{m}, f); err == nil {
+		t.Error("a machine without Sample accepted")
 	}
 	if m.State() != guest.Running {
 		t.Fatalf("sampling stopped the guest: %v", m.State())

@@ -74,7 +74,7 @@ func Perfetto(t *Trace, o PerfettoOptions) TraceFile {
 			args["source"] = fmt.Sprintf("%s:%d", e.Point.File, e.Point.Line)
 		}
 		for i, a := range e.Args {
-			args[fmt.Sprintf("arg%d", i)] = a
+			args[fmt.Sprintf("arg%d", i)] = jsonArg(a)
 		}
 		f.TraceEvents = append(f.TraceEvents, TraceEvent{Name: e.Point.Name, Cat: "tracepoint", Ph: "i", S: "t", Ts: us(e.TSC), Pid: pid, Tid: tid, Args: args})
 	}
@@ -88,4 +88,13 @@ func WritePerfetto(w io.Writer, t *Trace, o PerfettoOptions) error {
 		return err
 	}
 	return bw.Flush()
+}
+
+// jsonArg keeps an argument exact in JSON: a number when a float64 (what
+// the viewers parse numbers into) holds it exactly, else a hex string.
+func jsonArg(a uint64) any {
+	if a <= 1<<53 {
+		return a
+	}
+	return fmt.Sprintf("%#x", a)
 }

@@ -93,7 +93,7 @@ func RunProfile(ctx context.Context, m guest.Machine, o ProfileOptions) (*Profil
 		depth = symbols.UnwindMaxDepth
 	}
 	run := &ProfileRun{Profile: NewProfile(), Hz: hz}
-	sampler, hasSampler := m.(Sampler)
+	_, hasSampler := m.(Sampler)
 	switch o.Method {
 	case "", MethodAuto:
 		run.Method = MethodInterrupt
@@ -102,7 +102,7 @@ func RunProfile(ctx context.Context, m guest.Machine, o ProfileOptions) (*Profil
 		}
 	case MethodSample:
 		if !hasSampler {
-			return nil, fmt.Errorf("trace: this backend (%s) cannot sample a running guest; use --method interrupt", m.Caps().Backend)
+			return nil, errors.New("trace: this backend cannot sample a running guest; use --method interrupt")
 		}
 		run.Method = MethodSample
 	case MethodInterrupt:
@@ -133,7 +133,11 @@ func RunProfile(ctx context.Context, m guest.Machine, o ProfileOptions) (*Profil
 	}
 	done := ctx.Done()
 	names := newNameCache()
-	stacks := knownStacks(o.File)
+	var ss *StackSampler
+	if run.Method == MethodSample {
+		ss, _ = NewStackSampler(m, o.File)
+		ss.Depth, ss.names = depth, names
+	}
 	// handle deals with one event; it reports a stop and whether the run ended.
 	handle := func(e guest.Event) (*guest.Stop, bool) {
 		switch e := e.(type) {
@@ -180,15 +184,9 @@ func RunProfile(ctx context.Context, m guest.Machine, o ProfileOptions) (*Profil
 			var stack []string
 			var err error
 			if run.Method == MethodSample {
-				var snap stackSnapshot
-				err = sampler.Sample(func(r *guest.Regs, read func(uint64, []byte) error) {
-					h := time.Now()
-					snap.take(r, read, stacks.limit(r.RSP))
-					run.HoldTime += time.Since(h)
-				})
-				if err == nil {
-					stack = names.unwindSnapshot(o.File, &snap, depth)
-				}
+				var hold time.Duration
+				stack, hold, err = ss.Sample()
+				run.HoldTime += hold
 			} else {
 				var ended bool
 				stack, ended, err = interruptSample(m, ev, handle, o.File, depth, names)
@@ -218,6 +216,48 @@ func RunProfile(ctx context.Context, m guest.Machine, o ProfileOptions) (*Profil
 			m.Kill()
 		}
 	}
+}
+
+// StackSampler takes single samples of a running guest on demand,
+// without stopping it (for a session's Profile view, or RunProfile).
+type StackSampler struct {
+	// Depth bounds each stack (symbols.UnwindMaxDepth when 0).
+	Depth  int
+	s      Sampler
+	f      *symbols.File
+	names  *nameCache
+	stacks stackBounds
+}
+
+// NewStackSampler samples m, which must implement Sampler (the native
+// VMM does), and names frames with f.
+func NewStackSampler(m guest.Machine, f *symbols.File) (*StackSampler, error) {
+	s, ok := m.(Sampler)
+	if !ok {
+		return nil, errors.New("trace: this backend cannot sample a running guest (no Sample method)")
+	}
+	return &StackSampler{s: s, f: f, names: newNameCache(), stacks: knownStacks(f)}, nil
+}
+
+// Sample returns the guest's current stack, outermost frame first, and how
+// long the guest was held on the vCPU thread (registers and a copy of the
+// stack; the unwinding happens after the guest is released).
+func (ss *StackSampler) Sample() ([]string, time.Duration, error) {
+	var snap stackSnapshot
+	var hold time.Duration
+	err := ss.s.Sample(func(r *guest.Regs, read func(uint64, []byte) error) {
+		h := time.Now()
+		snap.take(r, read, ss.stacks.limit(r.RSP))
+		hold = time.Since(h)
+	})
+	if err != nil {
+		return nil, hold, err
+	}
+	depth := ss.Depth
+	if depth <= 0 {
+		depth = symbols.UnwindMaxDepth
+	}
+	return ss.names.unwindSnapshot(ss.f, &snap, depth), hold, nil
 }
 
 // interruptSample takes one sample through guest.Machine alone: stop the
