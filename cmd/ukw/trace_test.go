@@ -348,3 +348,56 @@ func xmlTitles(t *testing.T, data []byte) []string {
 		}
 	}
 }
+
+// TestTracePerLayer instruments one layer (its own cflags) and not the
+// app: only the layer's functions are traced, and a UKW_NOTRACE function
+// in it is transparent (its callee shows under its caller).
+func TestTracePerLayer(t *testing.T) {
+	testenv.KVM(t)
+	testenv.Tool(t, "gcc", "ld", "objcopy")
+	dir := t.TempDir()
+	files := map[string]string{
+		"app/ukw.yaml": `name: perlayer
+layers: [arch/x86_64, plat/kvm, lib/nolibc, lib/alloc-bump, lib/panic, lib/trace, lib/ftrace, lib/counter]
+sources: [main.c]
+layer_paths: [../layers]
+opt: "0"
+`,
+		"app/main.c": `#include <stdio.h>
+int counter_run(int n);
+static int app_helper(int x) { return x + 1; }
+int main(void) { printf("perlayer %d\n", counter_run(app_helper(2))); return 0; }
+`,
+		"layers/lib/counter/layer.yaml": `name: lib/counter
+description: a layer traced on its own
+provides: [counter]
+requires: [lib/trace]
+sources: [counter.c]
+cflags: [-finstrument-functions]
+`,
+		"layers/lib/counter/counter.c": `#include <ukw/trace.h>
+static int count_one(int i) { return i * 2; }
+static UKW_NOTRACE int hidden(int i) { return count_one(i) + 1; }
+int counter_run(int n)
+{
+	int s = 0;
+	for (int i = 0; i < n; i++)
+		s += count_one(i);
+	return s + hidden(n);
+}
+`,
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j := runTrace(t, filepath.Join(dir, "app"))
+	var b strings.Builder
+	shapeOf(j.Tree, 0, &b)
+	if want := "counter_run 1\n  count_one 4\n"; b.String() != want {
+		t.Fatalf("call tree:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
