@@ -105,7 +105,9 @@ func (l *loop) run() {
 		}
 		l.startBuild(nil, time.Time{}, time.Time{})
 	case l.cfg.Attach != "" || l.cfg.Machine != nil:
-		l.attach()
+		if !l.attach() {
+			return // nothing to debug and nothing will change: end the session
+		}
 	default:
 		l.boot(nil)
 	}
@@ -354,8 +356,8 @@ func (l *loop) boot(tl *Timeline) {
 }
 
 // attach connects to a remote stub (Config.Attach) or adopts the machine
-// the caller attached to (Config.Machine).
-func (l *loop) attach() {
+// the caller attached to (Config.Machine). It reports whether it did.
+func (l *loop) attach() bool {
 	if err := l.openSymbols(); err != nil {
 		l.emit(LogEvent{Msg: "symbols: " + err.Error()})
 	}
@@ -366,7 +368,7 @@ func (l *loop) attach() {
 		if m, err = dialRSP(l.cfg.Attach); err != nil {
 			l.s.errorf("attach %s: %v", l.cfg.Attach, err)
 			l.setState(StateFailed, "attach failed")
-			return
+			return false
 		}
 	}
 	l.adopt(m)
@@ -374,12 +376,13 @@ func (l *loop) attach() {
 	if m.State() == guest.Stopped {
 		l.applyBreakpoints()
 		l.reportStop(guest.Stop{Reason: guest.StopInterrupt}, "attached")
-		return
+		return true
 	}
 	l.setState(StateRunning, "attached to "+what)
 	if len(l.bps.list) > 0 {
 		l.whileStopped(l.applyBreakpoints) // pause, insert, run on
 	}
+	return true
 }
 
 func (l *loop) adopt(m guest.Machine) {
