@@ -276,3 +276,21 @@ func TestDebugDomain(t *testing.T) {
 		t.Fatalf("after the detach the domain is %q (%v), want running", st, err)
 	}
 }
+
+// TestDebugAttachRefused: nothing listens at the address; ukw debug says so
+// and ends instead of waiting for commands that cannot do anything.
+func TestDebugAttachRefused(t *testing.T) {
+	bin := buildUKW(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	out := runDebug(t, bin, "", "--attach", addr, "--elf", "/nonexistent.elf", "--plain")
+	for _, want := range []string{"error: attach " + addr + ": ", "connection refused", "[failed] attach failed"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
