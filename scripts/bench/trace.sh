@@ -51,9 +51,14 @@ for i in $(seq "$runs"); do
 		[ $m = intr ] && method=interrupt
 		"$bin" profile --json --no-files --hz 1000 --method $method --cmdline "hot $rounds" "$tmp/hot" 2>/dev/null >"$tmp/j"
 		jq .guest_elapsed_ns "$tmp/j" >>"$tmp/$m.t"
-		jq -r '"\(.samples) \(.mean_sample_ns) \(.top[0].name) \(.top[0].self)"' "$tmp/j" >>"$tmp/$m.c"
+		jq -r '"\(.samples) \(.mean_hold_ns) \(.top[0].name) \(.top[0].self)"' "$tmp/j" >>"$tmp/$m.c"
 	done
 done
+
+# Guest instructions (single-stepped, so independent of the machine's
+# speed and load): 1 and 3 repetitions, ftrace on and off.
+instr() { "$bin" run --count-instructions --stats --json --cmdline "tracetree $2" "$tmp/$1" 2>&1 >/dev/null | sed -n '/^{/,$p' | jq .instructions; }
+on1=$(instr on 1); on3=$(instr on 3); off1=$(instr off 1); off3=$(instr off 3)
 
 on=$(median <"$tmp/on.t")
 off=$(median <"$tmp/off.t")
@@ -63,13 +68,16 @@ awk -v on="$on" -v off="$off" -v calls="$calls" 'BEGIN {
 	printf "  ftrace off (peer)  %9.1f ms\n", off / 1e6
 	printf "  ftrace on          %9.1f ms   %.2fx, %.0f us per traced call (entry + exit record)\n", on / 1e6, on / off, (on - off) / calls / 1e3
 }'
+awk -v a="$on1" -v b="$on3" -v c="$off1" -v d="$off3" 'BEGIN {
+	printf "  guest instructions per repetition: %d with ftrace, %d without; %.1f per record (26 calls, 52 records)\n", (b - a) / 2, (d - c) / 2, ((b - a) - (d - c)) / 2 / 52
+}'
 base=$(median <"$tmp/base.t")
 echo "profiler: hot $rounds, 1000 Hz, median of $runs"
 awk -v b="$base" 'BEGIN { printf "  no profiler (peer) %9.1f ms\n", b / 1e6 }'
 for m in sample intr; do
 	t=$(median <"$tmp/$m.t")
 	tail -1 "$tmp/$m.c" | awk -v t="$t" -v b="$base" -v m="$m" '{
-		printf "  --method %-9s %9.1f ms   +%.1f%%, %d samples, %.0f us per sample, %s has %.1f%%\n",
+		printf "  --method %-9s %9.1f ms   +%.1f%%, %d samples, guest held %.0f us per sample, %s has %.1f%%\n",
 			(m == "intr" ? "interrupt" : m), t / 1e6, (t - b) * 100 / b, $1, $2 / 1e3, $3, $4 * 100 / $1
 	}'
 done
