@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +143,25 @@ func TestSampleOnRealGuest(t *testing.T) {
 	}
 	if m.State() != guest.Running {
 		t.Fatalf("sampling stopped the guest: %v", m.State())
+	}
+	// Live memory reads a running guest, is bounds-checked, and ends with it.
+	pm, err := m.LiveMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 4)
+	if err := pm.ReadPhysical(0x100000, b); err != nil || string(b) != "\x02\xb0\xad\x1b" {
+		t.Fatalf("multiboot magic at 1 MiB: % x, %v", b, err)
+	}
+	var me *guest.MemError
+	if err := pm.ReadPhysical(1<<40, b); !errors.As(err, &me) {
+		t.Fatalf("read outside RAM: %v", err)
+	}
+	m.Close()
+	if err := pm.ReadPhysical(0x100000, b); !errors.Is(err, guest.ErrFinished) {
+		t.Fatalf("read after Close: %v", err)
+	}
+	if _, _, err := ss.Sample(); !errors.Is(err, guest.ErrFinished) {
+		t.Fatalf("sample after Close: %v", err)
 	}
 }
