@@ -1,13 +1,18 @@
 package trace
 
 import (
+	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"ukw/build"
 	"ukw/guest"
 	"ukw/internal/testenv"
+	"ukw/symbols"
 	"ukw/vmm"
 )
 
@@ -163,5 +168,69 @@ func TestSampleOnRealGuest(t *testing.T) {
 	}
 	if _, _, err := ss.Sample(); !errors.Is(err, guest.ErrFinished) {
 		t.Fatalf("sample after Close: %v", err)
+	}
+}
+
+// TestRingOverflowIsCounted gives tracetree ×20 (1103 records) a 64-record
+// ring and no reader while it runs: the guest keeps going, keeps the first
+// 64 records and counts the other 1039 as dropped.
+func TestRingOverflowIsCounted(t *testing.T) {
+	testenv.KVM(t)
+	dir := copyGuest(t, "tracetree")
+	y, err := os.ReadFile(filepath.Join(dir, "ukw.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y = append(y, "options:\n  lib/trace.ring_kib: 4\n"...)
+	if err := os.WriteFile(filepath.Join(dir, "ukw.yaml"), y, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app, err := build.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := build.Build(context.Background(), app, build.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := symbols.Open(res.ELF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	im, err := NewImage(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := vmm.New(guest.Config{Image: res.ELF, Cmdline: "tracetree 20", Timeout: 60 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	fo := NewFollower(im, onlyMachine{m})
+	ev, cancel := m.Subscribe()
+	defer cancel()
+	if err := m.Continue(); err != nil {
+		t.Fatal(err)
+	}
+	var exit *guest.Exit
+	for exit == nil {
+		e := <-ev
+		fo.Handle(e)
+		switch e := e.(type) {
+		case guest.ExitEvent:
+			exit = &e.Exit
+		case guest.FaultEvent:
+			t.Fatalf("fault: %s", e.Fault.Summary())
+		}
+	}
+	if exit.Status != 0 {
+		t.Fatalf("exit %+v", exit)
+	}
+	if fo.Trace.Records != 64 || fo.Dropped() != 1103-64 || len(fo.Warnings) > 0 {
+		t.Fatalf("%d records, %d dropped, warnings %v; want 64 and 1039", fo.Trace.Records, fo.Dropped(), fo.Warnings)
+	}
+	if h := fo.rd.Header(); h.NRecs != 64 || h.Head != 64 {
+		t.Fatalf("header %+v", h)
 	}
 }
