@@ -242,3 +242,11 @@ func FuzzParseFolded(f *testing.F) {
 		}
 	})
 }
+
+func FuzzValidateTraceEvents(f *testing.F) {
+	f.Add([]byte(`{"traceEvents":[{"name":"a","ph":"X","ts":0,"dur":1,"pid":1,"tid":1}]}`))
+	f.Add([]byte(`[{"name":"a","ph":"B","ts":1e300,"pid":1,"tid":1},{"ph":"E","ts":-1e300,"pid":1,"tid":1}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ValidateTraceEvents(data)
+	})
+}
