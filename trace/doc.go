@@ -20,22 +20,27 @@
 //
 //	im, _ := trace.NewImage(symbolsFile)      // tracepoint table, ring address
 //	c, _ := trace.Collect(ctx, machine, trace.CollectOptions{Image: im})
-//	trace.WriteTree(os.Stdout, c.Trace.Tree(), trace.Clock{Hz: trace.HostTSCHz()})
+//	clock := trace.Clock{Hz: trace.HostTSCHz()}
+//	trace.WriteTree(os.Stdout, c.Trace.Tree(), clock)
 //	trace.WriteLog(os.Stdout, c.Trace.Points, c.Trace.FirstTSC, clock)
 //	trace.WritePerfetto(f, c.Trace, trace.PerfettoOptions{Clock: clock})
 //
 // Trace builds a calling-context tree (a node per function per chain of
 // callers) with call counts and inclusive/exclusive TSC ticks, keeps the
 // calls as spans for Perfetto ("X" events) and the tracepoints as a log
-// ("i" events). Tail and TopFuncs are the data a live pane needs.
+// ("i" events). A session that drives the machine itself uses a Follower
+// (Handle its events, Poll while the guest runs) instead of Collect; Tail
+// and TopFuncs are the data a live pane needs.
 //
 // # Sampling profiler
 //
 // RunProfile interrupts the vCPU at a rate, unwinds the stack with package
 // symbols and counts folded stacks; it needs no guest cooperation. With a
 // backend that implements Sampler (the native VMM) a sample is one kick of
-// the vCPU thread; otherwise it is guest.Machine's Interrupt, Regs,
-// ReadMemory and Continue. Profile writes flamegraph.pl's folded format,
+// the vCPU thread that copies the registers and the stack, the unwinding
+// then running on the copy while the guest goes on (StackSampler takes
+// single samples the same way); otherwise it is guest.Machine's
+// Interrupt, Regs, ReadMemory and Continue. Profile writes flamegraph.pl's folded format,
 // WriteFlameGraph a self-contained SVG, Top the hottest functions.
 //
 // Guest timestamps are TSC ticks; HostTSCHz converts them (a KVM guest's

@@ -48,7 +48,7 @@ type Image struct {
 	points map[uint64]Tracepoint
 	funcs  map[uint64]Func
 	ring   uint64
-	hasRin bool
+	hasRing bool
 }
 
 // NewImage reads the tracepoint table and the ring's address from f.
@@ -82,7 +82,7 @@ func NewImage(f *symbols.File) (*Image, error) {
 	}
 	for _, s := range f.LookupSymbol(RingSymbol) {
 		if pa, ok := physOf(f.ELF(), s.Addr); ok {
-			im.ring, im.hasRin = pa, true
+			im.ring, im.hasRing = pa, true
 			break
 		}
 	}
@@ -94,7 +94,7 @@ func (im *Image) File() *symbols.File { return im.f }
 
 // Ring returns the guest-physical address of the ring (symbol
 // ukw_trace_ring), if the image has lib/trace.
-func (im *Image) Ring() (uint64, bool) { return im.ring, im.hasRin }
+func (im *Image) Ring() (uint64, bool) { return im.ring, im.hasRing }
 
 // Tracepoints lists the image's tracepoints by address.
 func (im *Image) Tracepoints() []Tracepoint {
