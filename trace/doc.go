@@ -40,8 +40,9 @@
 // the vCPU thread that copies the registers and the stack, the unwinding
 // then running on the copy while the guest goes on (StackSampler takes
 // single samples the same way); otherwise it is guest.Machine's
-// Interrupt, Regs, ReadMemory and Continue. Profile writes flamegraph.pl's folded format,
-// WriteFlameGraph a self-contained SVG, Top the hottest functions.
+// Interrupt, Regs, ReadMemory and Continue. Profile writes flamegraph.pl's
+// folded format, WriteFlameGraph a self-contained SVG, Top the hottest
+// functions.
 //
 // Guest timestamps are TSC ticks; HostTSCHz converts them (a KVM guest's
 // TSC runs at the host's rate unless the VMM scales it, and ukw's does not).

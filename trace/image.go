@@ -44,10 +44,10 @@ type Symbolizer interface {
 // tracepoint descriptors and where the ring is. It caches lookups and is
 // not safe for concurrent use.
 type Image struct {
-	f      *symbols.File
-	points map[uint64]Tracepoint
-	funcs  map[uint64]Func
-	ring   uint64
+	f       *symbols.File
+	points  map[uint64]Tracepoint
+	funcs   map[uint64]Func
+	ring    uint64
 	hasRing bool
 }
 
