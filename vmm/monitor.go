@@ -53,3 +53,19 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// GuestRAMResident reports how many bytes of guest RAM are resident in
+// this process (mincore(2)); guest RAM is mapped lazily, so it is what
+// the guest and the loader touched. `ukw run --stats` subtracts it from
+// the peak RSS to tell the VMM's own memory.
+func (m *Machine) GuestRAMResident() (uint64, error) {
+	var n uint64
+	err := m.call(false, func() (err error) {
+		if m.v == nil || m.v.mem == nil {
+			return guest.ErrFinished
+		}
+		n, err = residentBytes(m.v.mem)
+		return err
+	})
+	return n, err
+}

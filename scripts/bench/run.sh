@@ -1,62 +1,104 @@
 #!/bin/sh
 # Benchmark: `ukw run` (native VMM on /dev/kvm) against QEMU microvm on the
-# same image, side by side in one run. Reports wall time per boot (median
-# and mean of N runs of the whole process), the --stats timeline, the
-# guest instruction count (single-stepped) and ukw's peak RSS.
+# same hello image, side by side in one run. Each round runs every
+# contender once, interleaved, so that a change of machine load hits them
+# alike. Reports the median (and min) wall time of N whole processes, the
+# ratio, where ukw's time goes (medians of its --stats timeline), the guest
+# instruction count (single-stepped) and the VMM's RSS beyond guest RAM.
 # Goals (issue 3): ukw <= 10 ms and >= 8x faster than QEMU; RSS beyond
 # guest RAM <= 16 MiB. Usage: scripts/bench/run.sh [bin/ukw] [N]
 set -eu
 bin=${1:-bin/ukw}
-n=${2:-20}
+n=${2:-21}
 app=examples/hello
 "$bin" build "$app" >/dev/null
 elf=$app/.ukw/build/hello.elf
 img=$app/.ukw/build/hello.img
 qemu=$(command -v qemu-system-x86_64 || true)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
-# time_ms CMD...: runs CMD n times; prints "median mean" in ms.
-time_ms() {
-	i=0
-	: >/tmp/ukw-bench.$$
-	while [ $i -lt "$n" ]; do
-		s=$(date +%s%N)
-		"$@" >/dev/null 2>&1 || true
-		e=$(date +%s%N)
-		echo $(((e - s) / 1000)) >>/tmp/ukw-bench.$$
-		i=$((i + 1))
-	done
-	sort -n /tmp/ukw-bench.$$ | awk '{a[NR]=$1; s+=$1} END {printf "%.2f %.2f\n", a[int((NR+1)/2)]/1000, s/NR/1000}'
-	rm -f /tmp/ukw-bench.$$
+# wall FILE CMD...: runs CMD once (output to $tmp/out, $tmp/err) and
+# appends its wall time in µs to FILE.
+wall() {
+	f=$1
+	shift
+	s=$(date +%s%N)
+	"$@" >"$tmp/out" 2>"$tmp/err" || true
+	e=$(date +%s%N)
+	echo $(((e - s) / 1000)) >>"$tmp/$f"
 }
 
-echo "ukw run vs qemu microvm, $n boots each (whole process, wall time)"
-set -- $(time_ms "$bin" run "$elf" --cmdline "hello world")
-ukw_elf_med=$1
-echo "  ukw run $elf (ukw 64-bit entry):      median $1 ms, mean $2 ms"
-set -- $(time_ms "$bin" run "$img" --cmdline "hello world")
-ukw_img_med=$1
-echo "  ukw run $img (the ELF32 copy QEMU boots; it carries the ukw note too): median $1 ms, mean $2 ms"
-set -- $(time_ms "$bin" run "$app")
-echo "  ukw run $app (with the cached build): median $1 ms, mean $2 ms"
+# Per-run breakdown of `ukw run hello.elf --stats` (µs): process start and
+# exit (wall minus Run's own total), VMM set-up (New: open to vCPU ready),
+# hand-off to the first guest instruction, the guest, closing the VM.
+breakdown() {
+	w=$(tail -1 "$tmp/elf")
+	total=$(awk '/^  total /{print $2}' "$tmp/err")
+	ready=$(awk '/^  vcpu ready /{print $3}' "$tmp/err")
+	first=$(awk '/^  first instruction /{print $3}' "$tmp/err")
+	exit_=$(awk '/^  exit /{print $2}' "$tmp/err")
+	down=$(awk '/^  teardown /{print $2}' "$tmp/err")
+	rss=$(awk '/^  peak RSS /{print $3}' "$tmp/err")
+	beyond=$(sed -n 's/.*VMM beyond it \([0-9]*\) KiB.*/\1/p' "$tmp/err")
+	echo $((w - total)) >>"$tmp/b.proc"
+	echo "$ready" >>"$tmp/b.setup"
+	echo $((first - ready)) >>"$tmp/b.handoff"
+	echo $((exit_ - first)) >>"$tmp/b.guest"
+	echo "$down" >>"$tmp/b.down"
+	echo $((total - exit_ - down)) >>"$tmp/b.rest"
+	echo "$rss" >>"$tmp/b.rss"
+	echo "${beyond:-0}" >>"$tmp/b.beyond"
+}
+
+# med FILE / lo FILE: median and minimum of a column of numbers.
+med() { sort -n "$tmp/$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+lo() { sort -n "$tmp/$1" | head -1; }
+ms() { awk -v u="$1" 'BEGIN {printf "%.2f", u/1000}'; }
+
+qemu_run() {
+	"$qemu" -M microvm -accel kvm -m 32 -nodefaults -no-user-config -display none \
+		-no-reboot -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 \
+		-kernel "$img" -append "hello world"
+}
+
+i=0
+while [ $i -lt "$n" ]; do
+	wall elf "$bin" run "$elf" --cmdline "hello world" --stats
+	grep -q "Hello from ukw" "$tmp/out" || { echo "ukw run $elf printed no greeting:" >&2; cat "$tmp/out" "$tmp/err" >&2; exit 1; }
+	breakdown
+	cp "$tmp/err" "$tmp/last.stats"
+	wall app "$bin" run "$app"
+	if [ -n "$qemu" ]; then
+		wall qemu qemu_run
+		grep -q "Hello from ukw" "$tmp/out" || { echo "QEMU printed no greeting:" >&2; cat "$tmp/out" "$tmp/err" >&2; exit 1; }
+	fi
+	i=$((i + 1))
+done
+
+echo "ukw run vs QEMU microvm: $n rounds, whole process wall time, median (min), load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf "  %-58s %8s ms (%s)\n" "ukw run $elf" "$(ms "$(med elf)")" "$(ms "$(lo elf)")"
+printf "  %-58s %8s ms (%s)\n" "ukw run $app (app dir, cached build)" "$(ms "$(med app)")" "$(ms "$(lo app)")"
 if [ -n "$qemu" ]; then
-	set -- $(time_ms "$qemu" -M microvm -accel kvm -m 32 -nodefaults -no-user-config -display none \
-		-no-reboot -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$img" -append "hello world")
-	q=$1
-	echo "  qemu -M microvm -accel kvm $img:      median $1 ms, mean $2 ms"
-	awk -v q="$q" -v e="$ukw_elf_med" -v i="$ukw_img_med" 'BEGIN {
-		printf "  speed-up (median): %.1fx (hello.elf), %.1fx (hello.img, the same file QEMU boots) (goal >= 8x)\n", q/e, q/i }'
+	printf "  %-58s %8s ms (%s)\n" "qemu -M microvm -accel kvm $img" "$(ms "$(med qemu)")" "$(ms "$(lo qemu)")"
+	awk -v q="$(med qemu)" -v e="$(med elf)" -v a="$(med app)" 'BEGIN {
+		printf "  ratio QEMU / ukw (medians): %.1fx for hello.elf, %.1fx for the app dir (goal >= 8x)\n", q/e, q/a }'
 else
 	echo "  qemu-system-x86_64 not installed: no comparison"
 fi
-
 echo
-echo "timeline of one boot (ukw run --stats):"
-"$bin" run "$elf" --cmdline "hello world" --stats 2>&1 >/dev/null | sed 's/^/  /'
+echo "where ukw run $elf spends its time (medians, ms):"
+printf "  %-44s %8s\n" "process start and exit (wall - Run total)" "$(ms "$(med b.proc)")"
+printf "  %-44s %8s\n" "VMM set-up (open /dev/kvm .. vCPU ready)" "$(ms "$(med b.setup)")"
+printf "  %-44s %8s\n" "hand-off to the first guest instruction" "$(ms "$(med b.handoff)")"
+printf "  %-44s %8s\n" "guest (first instruction .. exit)" "$(ms "$(med b.guest)")"
+printf "  %-44s %8s\n" "teardown (closing the VM)" "$(ms "$(med b.down)")"
+printf "  %-44s %8s\n" "rest of Run (reports, stats)" "$(ms "$(med b.rest)")"
 echo
 echo "guest instructions (ukw run --count-instructions, single-stepped):"
 "$bin" run "$elf" --cmdline "hello world" --count-instructions --stats 2>&1 >/dev/null | grep -E "guest instructions" | sed 's/^ */  /'
-if [ -x /usr/bin/time ]; then
-	rss=$(/usr/bin/time -f %M "$bin" run "$elf" --cmdline "hello world" 2>&1 >/dev/null | tail -1)
-	echo
-	echo "peak RSS of ukw run: $rss KiB (guest RAM is 32 MiB, mapped lazily: the figure includes only the guest pages touched)"
-fi
+echo
+echo "memory: peak RSS of ukw run $(med b.rss) KiB; VMM beyond the resident guest RAM $(med b.beyond) KiB (goal <= 16384)"
+echo
+echo "timeline of the last boot (ukw run --stats):"
+sed 's/^/  /' "$tmp/last.stats"

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,7 +50,10 @@ type Stats struct {
 	Image        string       `json:"image"`
 	Build        int64        `json:"build_us,omitempty"`
 	Marks        []StatMark   `json:"timeline"`
-	Total        int64        `json:"total_us"`
+	Teardown     int64        `json:"teardown_us"`                 // closing the machine (the VM's file descriptors, guest RAM)
+	PeakRSS      uint64       `json:"peak_rss_kib,omitempty"`      // this process's VmHWM at the guest's end
+	GuestRSS     uint64       `json:"guest_ram_rss_kib,omitempty"` // guest RAM resident then (backends that map it here)
+	Total        int64        `json:"total_us"`                    // Run from start to end, teardown included; process start excluded
 	Instructions uint64       `json:"instructions,omitempty"`
 	Outcome      string       `json:"outcome"`
 	Status       int          `json:"status"`
@@ -141,7 +145,12 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err != nil {
 		return StatusError, err
 	}
-	defer m.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			m.Close()
+		}
+	}()
 	ev, cancel := m.Subscribe()
 	defer cancel()
 
@@ -203,6 +212,20 @@ func Run(ctx context.Context, o Options) (int, error) {
 			stats.Marks = append(stats.Marks, StatMark{Name: mk.Name, US: mk.At.Microseconds()})
 		}
 	}
+	if o.Stats {
+		stats.PeakRSS = peakRSS()
+		if r, ok := m.(ramResident); ok {
+			if n, err := r.GuestRAMResident(); err == nil {
+				stats.GuestRSS = n >> 10
+			}
+		}
+	}
+	// Close now, not at return, so that --stats can say what it cost.
+	cancel()
+	t0 := time.Now()
+	m.Close()
+	closed = true
+	stats.Teardown = time.Since(t0).Microseconds()
 	stats.Total = time.Since(start).Microseconds()
 	stats.Status = status
 	if o.Stats {
@@ -366,9 +389,38 @@ func writeStats(w io.Writer, s *Stats, asJSON bool) {
 	for _, mk := range s.Marks {
 		fmt.Fprintf(w, "  %-20s %8d µs\n", mk.Name, mk.US)
 	}
+	fmt.Fprintf(w, "  %-20s %8d µs (closing the VM)\n", "teardown", s.Teardown)
+	if s.PeakRSS > 0 {
+		fmt.Fprintf(w, "  %-20s %8d KiB", "peak RSS", s.PeakRSS)
+		if s.GuestRSS > 0 && s.GuestRSS < s.PeakRSS {
+			fmt.Fprintf(w, " (guest RAM resident %d KiB, VMM beyond it %d KiB)", s.GuestRSS, s.PeakRSS-s.GuestRSS)
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "  %-20s %8d µs (ukw run, excluding process start)\n", "total", s.Total)
 	if s.Instructions > 0 {
 		fmt.Fprintf(w, "  %-20s %8d (single-stepped)\n", "guest instructions", s.Instructions)
 	}
 	fmt.Fprintf(w, "  %-20s %s, status %d\n", "outcome", s.Outcome, s.Status)
+}
+
+// ramResident is a machine that maps guest RAM in this process and can
+// tell how much of it is resident (vmm.Machine).
+type ramResident interface {
+	GuestRAMResident() (uint64, error)
+}
+
+// peakRSS is this process's peak resident set (VmHWM in /proc/self/status), in KiB; 0 if unknown.
+func peakRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+			n, _ := strconv.ParseUint(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
 }

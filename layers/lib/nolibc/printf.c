@@ -130,12 +130,23 @@ static void number(struct sink *k, uint64_t v, int neg, int base, int upper, int
 		pad(k, ' ', width - all);
 }
 
+/* scan returns the first '%' or NUL from q on. Most text is above '%'
+ * (0x25), so the inner loop has one comparison per byte. */
+static const char *scan(const char *q)
+{
+	for (;;) {
+		while ((unsigned char)*q > '%')
+			q++;
+		if (*q == '%' || !*q)
+			return q;
+		q++;
+	}
+}
+
 static void format(struct sink *k, const char *f, va_list ap)
 {
 	for (;;) {
-		const char *q = f;
-		while (*q && *q != '%')
-			q++;
+		const char *q = scan(f);
 		if (q != f)
 			emit(k, f, (size_t)(q - f));
 		if (!*q)
@@ -143,45 +154,56 @@ static void format(struct sink *k, const char *f, va_list ap)
 		const char *start = q;
 		f = q + 1;
 		int flags = 0, width = 0, prec = -1, len = 0;
-		for (;; f++) {
-			if (*f == '-') flags |= F_LEFT;
-			else if (*f == '0') flags |= F_ZERO;
-			else if (*f == '+') flags |= F_PLUS;
-			else if (*f == ' ') flags |= F_SPACE;
-			else if (*f == '#') flags |= F_ALT;
-			else break;
-		}
-		if (*f == '*') {
-			width = va_arg(ap, int);
-			if (width < 0) {
-				flags |= F_LEFT;
-				width = -width;
+		if ((unsigned char)*f < 'a') { /* flags, width, precision: all below 'a' */
+			for (;; f++) {
+				if (*f == '-') flags |= F_LEFT;
+				else if (*f == '0') flags |= F_ZERO;
+				else if (*f == '+') flags |= F_PLUS;
+				else if (*f == ' ') flags |= F_SPACE;
+				else if (*f == '#') flags |= F_ALT;
+				else break;
 			}
-			f++;
-		} else {
-			while (*f >= '0' && *f <= '9')
-				width = width * 10 + (*f++ - '0');
-		}
-		if (*f == '.') {
-			f++;
-			prec = 0;
 			if (*f == '*') {
-				prec = va_arg(ap, int);
+				width = va_arg(ap, int);
+				if (width < 0) {
+					flags |= F_LEFT;
+					width = -width;
+				}
 				f++;
 			} else {
 				while (*f >= '0' && *f <= '9')
-					prec = prec * 10 + (*f++ - '0');
+					width = width * 10 + (*f++ - '0');
 			}
-		}
-		for (;; f++) {
-			if (*f == 'h') len--;
-			else if (*f == 'l') len++;
-			else if (*f == 'z' || *f == 't' || *f == 'j') len = 1;
-			else break;
+			if (*f == '.') {
+				f++;
+				prec = 0;
+				if (*f == '*') {
+					prec = va_arg(ap, int);
+					f++;
+				} else {
+					while (*f >= '0' && *f <= '9')
+						prec = prec * 10 + (*f++ - '0');
+				}
+			}
 		}
 		uint64_t u;
 		int64_t s;
+	again:
 		switch (*f) {
+		case 'h':
+			len--;
+			f++;
+			goto again;
+		case 'l':
+			len++;
+			f++;
+			goto again;
+		case 'z':
+		case 't':
+		case 'j':
+			len = 1;
+			f++;
+			goto again;
 		case 'd':
 		case 'i':
 			s = len >= 1 ? va_arg(ap, long) : va_arg(ap, int);

@@ -39,20 +39,32 @@ struct pvh_mod {
 };
 
 static char cmdline[CONFIG_KVM_CMDLINE_MAX];
+static const char *boot_cmdline = ""; /* the loader's string, kept clear of the heap */
+static int cmdline_copied;
 static struct ukw_region heap;
 
-const char *ukw_cmdline(void) { return cmdline; }
+const char *ukw_boot_cmdline(void) { return boot_cmdline; }
 struct ukw_region ukw_heap_region(void) { return heap; }
+
+/* ukw_cmdline copies the loader's string (cut to cmdline_max - 1 bytes)
+ * on first use: main's argv is split from the loader's string directly,
+ * so a boot that never asks pays nothing. */
+const char *ukw_cmdline(void)
+{
+	if (!cmdline_copied) {
+		size_t i = 0;
+		for (; boot_cmdline[i] && i < sizeof cmdline - 1; i++)
+			cmdline[i] = boot_cmdline[i];
+		cmdline[i] = 0;
+		cmdline_copied = 1;
+	}
+	return cmdline;
+}
 
 static void copy_cmdline(uint64_t addr)
 {
-	if (!addr)
-		return;
-	const char *s = (const char *)addr;
-	size_t i = 0;
-	for (; s[i] && i < sizeof cmdline - 1; i++)
-		cmdline[i] = s[i];
-	cmdline[i] = 0;
+	if (addr)
+		boot_cmdline = (const char *)addr;
 }
 
 static uint64_t strend(uint64_t addr)
@@ -69,6 +81,14 @@ static void keep_clear(uint64_t a, uint64_t b)
 {
 	if (a && b > heap.start && a < heap.end)
 		heap.start = b;
+}
+
+/* keep_clear_str does it for the string at a, measured only when it
+ * starts inside the heap (a loader puts none across the kernel's end). */
+static void keep_clear_str(uint64_t a)
+{
+	if (a && a >= heap.start && a < heap.end)
+		heap.start = strend(a);
 }
 
 static void ram(uint64_t addr, uint64_t len)
@@ -98,7 +118,7 @@ void ukw_bootinfo_parse(uint64_t magic, uint64_t info)
 			copy_cmdline(mb->cmdline);
 		keep_clear(info, info + sizeof *mb);
 		if (mb->flags & (1u << 2) && mb->cmdline)
-			keep_clear(mb->cmdline, strend(mb->cmdline));
+			keep_clear_str(mb->cmdline);
 		if (mb->flags & (1u << 6))
 			keep_clear(mb->mmap_addr, (uint64_t)mb->mmap_addr + mb->mmap_length);
 		if (mb->flags & (1u << 3)) {
@@ -107,7 +127,7 @@ void ukw_bootinfo_parse(uint64_t magic, uint64_t info)
 			for (uint32_t i = 0; i < mb->mods_count; i++) {
 				keep_clear(mods[i].start, mods[i].end);
 				if (mods[i].cmdline)
-					keep_clear(mods[i].cmdline, strend(mods[i].cmdline));
+					keep_clear_str(mods[i].cmdline);
 			}
 		}
 	} else if (magic == UKW_PVH_MAGIC && info) {
@@ -122,7 +142,7 @@ void ukw_bootinfo_parse(uint64_t magic, uint64_t info)
 		copy_cmdline(pv->cmdline_paddr);
 		keep_clear(info, info + sizeof *pv);
 		if (pv->cmdline_paddr)
-			keep_clear(pv->cmdline_paddr, strend(pv->cmdline_paddr));
+			keep_clear_str(pv->cmdline_paddr);
 		if (pv->modlist_paddr) {
 			const struct pvh_mod *mods = (const struct pvh_mod *)pv->modlist_paddr;
 			keep_clear(pv->modlist_paddr, pv->modlist_paddr + pv->nr_modules * sizeof *mods);

@@ -34,29 +34,34 @@ static void put_hex(uint64_t v)
 		ukw_console_putc("0123456789abcdef"[v >> i & 15]);
 }
 
-/* split cuts the command line into words at spaces and tabs; "double
- * quotes" group words. */
+/* split cuts the loader's command line into words at spaces and tabs;
+ * "double quotes" group words. It reads at most cmdline_max - 1 bytes of
+ * it (what ukw_cmdline keeps), so the words, each with its NUL, fit in
+ * args: every word but the last ends at a separator it consumed. */
 static int split(const char *s)
 {
 	int argc = 0;
-	size_t o = 0;
-	while (*s && argc < CONFIG_KVM_ARGV_MAX) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (!*s)
+	size_t o = 0, budget = sizeof args - 1;
+	char c;
+	while (argc < CONFIG_KVM_ARGV_MAX) {
+		while (budget && ((c = *s) == ' ' || c == '\t'))
+			s++, budget--;
+		if (!budget || !*s)
 			break;
 		argv[argc++] = &args[o];
 		int quoted = 0;
-		for (; *s && (quoted || (*s != ' ' && *s != '\t')); s++) {
-			if (*s == '"')
+		for (; budget && (c = *s); s++, budget--) {
+			if (c > '"') { /* neither a separator nor a quote */
+				args[o++] = c;
+			} else if (c == '"') {
 				quoted = !quoted;
-			else if (o < sizeof args - 1)
-				args[o++] = *s;
+			} else if (!quoted && (c == ' ' || c == '\t')) {
+				break;
+			} else {
+				args[o++] = c;
+			}
 		}
-		if (o < sizeof args - 1)
-			args[o++] = 0;
-		else
-			args[sizeof args - 1] = 0;
+		args[o++] = 0;
 	}
 	argv[argc] = 0;
 	return argc;
@@ -80,7 +85,7 @@ void ukw_plat_entry(uint64_t magic, uint64_t info)
 	if (ukw_alloc_init)
 		ukw_alloc_init(h.start, h.end);
 
-	int argc = split(ukw_cmdline());
+	int argc = split(ukw_boot_cmdline());
 	if (argc == 0) {
 		argv[0] = UKW_APP_NAME;
 		argv[1] = 0;

@@ -4,4 +4,6 @@
 #include <stdint.h>
 void ukw_console_init(uint64_t host_features);
 void ukw_bootinfo_parse(uint64_t magic, uint64_t info);
+/* the loader's command line as it lies in memory ("" without one) */
+const char *ukw_boot_cmdline(void);
 #endif
