@@ -27,6 +27,7 @@ func newTraceCmd() *cobra.Command {
 		g        guestFlags
 		perfetto string
 		asJSON   bool
+		follow   bool
 		period   time.Duration
 		tscHz    float64
 	)
@@ -65,14 +66,30 @@ func newTraceCmd() *cobra.Command {
 			if asJSON {
 				console = errOut
 			}
-			col, err := trace.Collect(ctx, m, trace.CollectOptions{Image: im, Period: period, Duration: g.duration, Console: console})
-			if err != nil {
-				return err
-			}
 			if tscHz == 0 {
 				tscHz = trace.HostTSCHz()
 			}
 			clock := trace.Clock{Hz: tscHz}
+			o := trace.CollectOptions{Image: im, Period: period, Duration: g.duration, Console: console}
+			if follow && !asJSON {
+				var first uint64
+				o.OnEvents = func(evs []trace.Event) {
+					if first == 0 {
+						first = evs[0].TSC
+					}
+					var pts []trace.Event
+					for _, e := range evs {
+						if e.Type == trace.RecPoint {
+							pts = append(pts, e)
+						}
+					}
+					trace.WriteLog(errOut, pts, first, clock)
+				}
+			}
+			col, err := trace.Collect(ctx, m, o)
+			if err != nil {
+				return err
+			}
 			for _, w := range col.Warnings {
 				fmt.Fprintln(errOut, "ukw: trace ring:", w)
 			}
@@ -103,6 +120,7 @@ func newTraceCmd() *cobra.Command {
 	fl := c.Flags()
 	fl.StringVar(&perfetto, "perfetto", "", "write Chrome/Perfetto trace-event JSON to `FILE`")
 	fl.BoolVar(&asJSON, "json", false, "print the call tree and tracepoints as JSON (the console goes to stderr)")
+	fl.BoolVar(&follow, "follow", false, "print tracepoints on stderr as they are read, while the guest runs")
 	fl.DurationVar(&period, "period", trace.DefaultPeriod, "how often the ring is read while the guest runs")
 	fl.Float64Var(&tscHz, "tsc-hz", 0, "guest TSC frequency in Hz (default: measured on the host)")
 	return c
@@ -131,6 +149,11 @@ func printTrace(w io.Writer, col *trace.Collection, clock trace.Clock, perfetto 
 	if len(root.Children) > 0 {
 		fmt.Fprintln(w, "\ncall tree:")
 		trace.WriteTree(w, root, clock)
+		fmt.Fprintln(w, "\nby function (self time):")
+		fmt.Fprintf(w, "%8s %12s %12s  %s\n", "calls", "self", "total", "function")
+		for _, f := range trace.TopFuncs(root, 10) {
+			fmt.Fprintf(w, "%8d %12s %12s  %s\n", f.Calls, clock.Format(f.Self), clock.Format(f.Total), f.Func.Name)
+		}
 	}
 	if len(t.Points) > 0 {
 		fmt.Fprintln(w, "\ntracepoints:")
