@@ -17,6 +17,7 @@ type soakSample struct {
 	fds        int
 	goroutines int
 	rssKiB     int
+	heapKiB    int           // Go heap in use after a collection
 	took       time.Duration // since the previous sample
 }
 
@@ -38,7 +39,9 @@ func sampleProcess(tb testing.TB, cycle int) soakSample {
 			rss, _ = strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
 		}
 	}
-	return soakSample{cycle: cycle, fds: len(fds), goroutines: runtime.NumGoroutine(), rssKiB: rss}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return soakSample{cycle: cycle, fds: len(fds), goroutines: runtime.NumGoroutine(), rssKiB: rss, heapKiB: int(ms.HeapAlloc >> 10)}
 }
 
 // TestSoakReload runs 1000 reload cycles of examples/hello in one session
@@ -66,17 +69,17 @@ func TestSoakReload(t *testing.T) {
 			s := sampleProcess(t, i)
 			s.took, last = time.Since(last), time.Now()
 			samples = append(samples, s)
-			t.Logf("cycle %4d: %d fds, %d goroutines, RSS %d KiB", i, s.fds, s.goroutines, s.rssKiB)
+			t.Logf("cycle %4d: %d fds, %d goroutines, RSS %d KiB, heap %d KiB", i, s.fds, s.goroutines, s.rssKiB, s.heapKiB)
 		}
 	}
 	var table strings.Builder
-	fmt.Fprintf(&table, "%6s %5s %10s %9s %12s\n", "cycles", "fds", "goroutines", "RSS MiB", "s/100 cycles")
+	fmt.Fprintf(&table, "%6s %5s %10s %9s %9s %12s\n", "cycles", "fds", "goroutines", "RSS MiB", "heap MiB", "s/100 cycles")
 	for _, s := range samples {
 		took := "-"
 		if s.took > 0 {
 			took = fmt.Sprintf("%.1f", s.took.Seconds())
 		}
-		fmt.Fprintf(&table, "%6d %5d %10d %9.1f %12s\n", s.cycle, s.fds, s.goroutines, float64(s.rssKiB)/1024, took)
+		fmt.Fprintf(&table, "%6d %5d %10d %9.1f %9.2f %12s\n", s.cycle, s.fds, s.goroutines, float64(s.rssKiB)/1024, float64(s.heapKiB)/1024, took)
 	}
 	fmt.Print("\nsoak: reload cycles of examples/hello in one session\n" + table.String())
 
@@ -91,5 +94,8 @@ func TestSoakReload(t *testing.T) {
 	}
 	if end.rssKiB > base.rssKiB+base.rssKiB/4+8<<10 {
 		t.Errorf("RSS grew from %d KiB to %d KiB", base.rssKiB, end.rssKiB)
+	}
+	if end.heapKiB > base.heapKiB+base.heapKiB/2+1<<10 {
+		t.Errorf("the Go heap grew from %d KiB to %d KiB", base.heapKiB, end.heapKiB)
 	}
 }
