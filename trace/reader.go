@@ -19,6 +19,9 @@ type Memory interface {
 	ReadPhysical(addr uint64, buf []byte) error
 }
 
+// readBatch is the most records read into one buffer (1 MiB).
+const readBatch = 1 << 14
+
 type memWriter interface {
 	WritePhysical(addr uint64, data []byte) error
 }
@@ -89,15 +92,23 @@ func (r *Reader) poll(final bool) ([]Record, error) {
 		r.started, r.next = true, h.Tail
 	}
 	r.hdr = h
-	n := h.Head - r.next
 	var recs []Record
-	if r.live {
-		recs, err = r.readLive(h, n, final)
-	} else {
-		recs, err = r.readBulk(h, n, final)
-	}
-	if err != nil {
-		return recs, err
+	// In batches, so that a ring of any size costs a bounded buffer.
+	for r.next < h.Head {
+		n, before := min(h.Head-r.next, readBatch), r.next
+		var got []Record
+		if r.live {
+			got, err = r.readLive(h, n, final)
+		} else {
+			got, err = r.readBulk(h, n, final)
+		}
+		recs = append(recs, got...)
+		if err != nil {
+			return recs, err
+		}
+		if r.next-before < n {
+			break // stopped at an uncommitted slot
+		}
 	}
 	if w, ok := r.mem.(memWriter); ok && (len(recs) > 0 || final) {
 		var b [8]byte

@@ -292,3 +292,21 @@ func FuzzReader(f *testing.F) {
 		rd.PollFinal()
 	})
 }
+
+func TestReaderReadsLargeRingsInBatches(t *testing.T) {
+	for _, live := range []bool{false, true} {
+		g := newGuestRing(1 << 15)
+		n := readBatch + readBatch/2
+		for i := 0; i < n; i++ {
+			g.write(point(uint64(i), 1, uint64(i)))
+		}
+		g.ram.reads = 0
+		recs, err := NewReader(writableRAM{g.ram}, ringAt, live).Poll()
+		if err != nil || len(recs) != n || recs[n-1].Args[0] != uint64(n-1) {
+			t.Fatalf("live=%v: %d records, %v", live, len(recs), err)
+		}
+		if !live && g.ram.reads != 3 { // header, then one read per batch
+			t.Fatalf("%d reads, want 3", g.ram.reads)
+		}
+	}
+}
