@@ -88,7 +88,7 @@ type Span struct {
 
 // DefaultKeep is how many spans and tracepoint events a Trace keeps for
 // export by default; the tree is complete regardless.
-const DefaultKeep = 1 << 20
+const DefaultKeep = 1 << 18
 
 // Trace accumulates decoded records: the call tree, the calls (spans) and
 // the tracepoint log. Feed it with Add in record order.
