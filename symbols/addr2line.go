@@ -23,13 +23,17 @@ type Addr2lineOptions struct {
 // ParseAddr2lineAddr parses an address the way addr2line does
 // (bfd_scan_vma base 16: optional 0x, hex digits up to the first other
 // character; nothing parses as 0).
-func ParseAddr2lineAddr(s string) uint64 {
-	s = strings.TrimLeft(s, " \t")
+func ParseAddr2lineAddr(s string) uint64 { return parseAddrBytes([]byte(s)) }
+
+func parseAddrBytes(s []byte) uint64 {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
 	if len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
 		s = s[2:]
 	}
 	var v uint64
-	for _, c := range []byte(s) {
+	for _, c := range s {
 		var d byte
 		switch {
 		case c >= '0' && c <= '9':
@@ -132,11 +136,13 @@ func WriteAddr2line(w *bufio.Writer, loc Location, o Addr2lineOptions) {
 		w.WriteString(file)
 		w.WriteByte(':')
 		if fr.Line != 0 {
-			w.WriteString(strconv.Itoa(fr.Line))
+			w.Write(strconv.AppendInt(w.AvailableBuffer(), int64(fr.Line), 10))
 			// addr2line keeps the first frame's discriminator for the
 			// whole chain (bfd_find_inliner_info does not reset it).
 			if disc != 0 {
-				fmt.Fprintf(w, " (discriminator %d)", disc)
+				w.WriteString(" (discriminator ")
+				w.Write(strconv.AppendInt(w.AvailableBuffer(), int64(disc), 10))
+				w.WriteByte(')')
 			}
 			w.WriteByte('\n')
 		} else {
@@ -155,17 +161,53 @@ func (f *File) Symbolize(out io.Writer, in io.Reader, args []string, o Addr2line
 	if !o.JSON {
 		st = &bfdState{}
 	}
+	// frames is reused for every answer: one allocation, not one per address.
+	frames := make([]SourceFrame, 0, 8)
+	answer := func(a uint64) {
+		loc := f.lookupInto(a, st, false, frames[:0])
+		WriteAddr2line(w, loc, o)
+		if cap(loc.Frames) > cap(frames) {
+			frames = loc.Frames
+		}
+	}
 	if len(args) > 0 {
 		for _, a := range args {
-			WriteAddr2line(w, f.lookup(ParseAddr2lineAddr(a), st, false), o)
+			answer(ParseAddr2lineAddr(a))
 		}
 		return w.Flush()
 	}
 	br := bufio.NewReaderSize(in, 64<<10)
+	warm := make(chan []uint64, 4)
+	defer close(warm)
+	go f.warmUnits(warm)
+	left := 0 // lines of the last batch not answered yet
 	for {
-		line, err := br.ReadString('\n')
-		if line != "" {
-			WriteAddr2line(w, f.lookup(ParseAddr2lineAddr(line), st, false), o)
+		if n := br.Buffered(); n > 0 && left == 0 {
+			// Index the units of the addresses already read on the other
+			// core while this one answers them (docs/symbols.md, "Speed").
+			if b, err := br.Peek(n); err == nil {
+				batch := batchAddrs(b)
+				left = len(batch)
+				select {
+				case warm <- batch:
+				default:
+				}
+			}
+		}
+		line, err := br.ReadSlice('\n')
+		if left > 0 {
+			left--
+		}
+		if err == bufio.ErrBufferFull {
+			// A line longer than the buffer: parse its start, skip the rest.
+			answer(parseAddrBytes(line))
+			for err == bufio.ErrBufferFull {
+				_, err = br.ReadSlice('\n')
+			}
+			line = nil
+		}
+		if len(line) > 0 {
+			answer(parseAddrBytes(line))
 		}
 		if err == io.EOF {
 			break
@@ -186,3 +228,40 @@ func (f *File) Symbolize(out io.Writer, in io.Reader, args []string, o Addr2line
 // ukw's images carry, are returned unchanged; Itanium C++ names (_Z...)
 // are also returned unchanged (docs/symbols.md: no C++ demangler).
 func Demangle(name string) string { return name }
+
+// batchAddrs parses the complete lines of b as addresses.
+func batchAddrs(b []byte) []uint64 {
+	var out []uint64
+	for len(b) > 0 {
+		i := 0
+		for i < len(b) && b[i] != '\n' {
+			i++
+		}
+		if i == len(b) {
+			break
+		}
+		out = append(out, parseAddrBytes(b[:i]))
+		b = b[i+1:]
+	}
+	return out
+}
+
+// warmUnits reads the function index and the line table of the units of
+// each batch of addresses, ahead of the lookups (both are built once per
+// unit; a lookup that gets there first simply waits for them).
+func (f *File) warmUnits(batches <-chan []uint64) {
+	var last *unit
+	for b := range batches {
+		for _, a := range b {
+			for _, u := range f.unitsFor(a) {
+				if u == last {
+					break
+				}
+				last = u
+				f.functions(u)
+				f.lineTable(u)
+				break
+			}
+		}
+	}
+}

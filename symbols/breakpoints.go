@@ -57,7 +57,7 @@ func fileMatches(path, want string) bool {
 }
 
 func (f *File) lineBreakpoints(file string, line int) ([]BreakLoc, error) {
-	if f.dw == nil {
+	if !f.hasDW {
 		return nil, errNoDWARF
 	}
 	type cand struct {
@@ -137,7 +137,7 @@ func (f *File) funcBreakpoints(name string) ([]BreakLoc, error) {
 		out = append(out, b)
 	}
 	// Inlined copies of the function: gdb breaks at each one's entry.
-	if f.dw != nil {
+	if f.hasDW {
 		for _, u := range f.units {
 			funcs, _ := f.functions(u)
 			for _, fn := range funcs {

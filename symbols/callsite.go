@@ -51,7 +51,7 @@ func (c *evalCtx) entryValue(inner []byte) (uint64, error) {
 	for u.funcs[fi].inlined && u.funcs[fi].parent >= 0 {
 		fi = u.funcs[fi].parent
 	}
-	r := c.f.dw.Reader()
+	r := c.f.dwarfData().Reader()
 	r.Seek(u.funcs[fi].off)
 	if e, err := r.Next(); err != nil || e == nil || !e.Children {
 		return 0, errOptimizedOut
@@ -112,7 +112,7 @@ func (c *evalCtx) evalInCaller(u *unit, expr []byte, pc uint64) (uint64, error) 
 		fi = u.funcs[fi].parent
 	}
 	if fi >= 0 {
-		if fb, ok := u.funcs[fi].entry.Val(dwarf.AttrFrameBase).([]byte); ok {
+		if fb, ok := c.f.frameBaseExpr(u.funcs[fi]); ok {
 			if v, pieces, err := cc.exec(fb, true); err == nil && len(pieces) == 0 {
 				cc.frameBase = uint64(v)
 			}

@@ -37,7 +37,7 @@ func (f *File) Eval(expr string, frames []Frame, i, inline int, mem Memory) (v V
 		}
 		if sc, err := f.frameScope(frames, i, inline, mem); err == nil {
 			ev.sc, ev.u = sc, sc.ctx.u
-		} else if f.dw != nil {
+		} else if f.hasDW {
 			if us := f.unitsFor(frames[i].PC); len(us) > 0 {
 				ev.u = us[0]
 			}
@@ -354,7 +354,7 @@ func (ev *evaluator) identifier(name string) (Value, error) {
 			return true
 		}
 		if c, ok := s.enums[name]; ok {
-			t, e2 := ev.f.dw.Type(c.typ)
+			t, e2 := ev.f.dwarfData().Type(c.typ)
 			if e2 != nil {
 				v, err, found = Value{}, e2, true
 				return true

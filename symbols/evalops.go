@@ -41,7 +41,7 @@ func (ev *evaluator) lookupType(key string) (dwarf.Type, bool) {
 	var t dwarf.Type
 	ev.f.lookupScopes(ev.u, func(u *unit, s *unitScope) bool {
 		if off, ok := s.types[key]; ok {
-			if tt, err := ev.f.dw.Type(off); err == nil {
+			if tt, err := ev.f.dwarfData().Type(off); err == nil {
 				t = tt
 				return true
 			}

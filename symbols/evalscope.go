@@ -29,7 +29,7 @@ func (f *File) scope(u *unit) *unitScope {
 			recover() // a malformed unit keeps what was read before the fault
 			u.scope = s
 		}()
-		r := f.dw.Reader()
+		r := f.dwarfData().Reader()
 		r.Seek(u.off)
 		cu, err := r.Next()
 		if err != nil || cu == nil || !cu.Children {
@@ -49,7 +49,7 @@ func (f *File) scope(u *unit) *unitScope {
 				}
 				if spec, ok := e.Val(dwarf.AttrSpecification).(dwarf.Offset); ok && name == "" {
 					// A definition completing an earlier declaration.
-					sr := f.dw.Reader()
+					sr := f.dwarfData().Reader()
 					sr.Seek(spec)
 					if d, err := sr.Next(); err == nil && d != nil {
 						if n, ok := d.Val(dwarf.AttrName).(string); ok {
@@ -109,7 +109,7 @@ func constInt(v any) int64 {
 // lookupScopes calls fn with the unit scopes to search for a name: the
 // current unit first, then every unit in order.
 func (f *File) lookupScopes(cur *unit, fn func(*unit, *unitScope) bool) {
-	if f.dw == nil {
+	if !f.hasDW {
 		return
 	}
 	if cur != nil && fn(cur, f.scope(cur)) {
@@ -124,7 +124,7 @@ func (f *File) lookupScopes(cur *unit, fn func(*unit, *unitScope) bool) {
 
 // entryAt reads the DIE at off.
 func (f *File) entryAt(off dwarf.Offset) (*dwarf.Entry, error) {
-	r := f.dw.Reader()
+	r := f.dwarfData().Reader()
 	r.Seek(off)
 	e, err := r.Next()
 	if err == nil && e == nil {
@@ -136,7 +136,7 @@ func (f *File) entryAt(off dwarf.Offset) (*dwarf.Entry, error) {
 // funcType builds the C type of a subprogram DIE (debug/dwarf types only
 // DW_TAG_subroutine_type).
 func (f *File) funcType(off dwarf.Offset) (*dwarf.FuncType, error) {
-	r := f.dw.Reader()
+	r := f.dwarfData().Reader()
 	r.Seek(off)
 	e, err := r.Next()
 	if err != nil || e == nil {
@@ -148,7 +148,7 @@ func (f *File) funcType(off dwarf.Offset) (*dwarf.FuncType, error) {
 	ft := &dwarf.FuncType{}
 	ft.ByteSize = -1
 	if t, ok := e.Val(dwarf.AttrType).(dwarf.Offset); ok {
-		if ft.ReturnType, err = f.dw.Type(t); err != nil {
+		if ft.ReturnType, err = f.dwarfData().Type(t); err != nil {
 			return nil, err
 		}
 	}
@@ -163,7 +163,7 @@ func (f *File) funcType(off dwarf.Offset) (*dwarf.FuncType, error) {
 		switch c.Tag {
 		case dwarf.TagFormalParameter:
 			if t, ok := c.Val(dwarf.AttrType).(dwarf.Offset); ok {
-				if pt, err := f.dw.Type(t); err == nil {
+				if pt, err := f.dwarfData().Type(t); err == nil {
 					ft.ParamType = append(ft.ParamType, pt)
 				}
 			}

@@ -27,11 +27,20 @@ type File struct {
 
 	sections []Section
 
-	dw    *dwarf.Data
-	dwErr error
-	units []*unit
+	// hasDW: the unit index was read (dwscan.go); dwData, the
+	// debug/dwarf view used for types and variables, is made on first
+	// use (dwarfData).
+	hasDW  bool
+	dwOnce sync.Once
+	dwData *dwarf.Data
+	dwErr  error
+
+	abbrevMu    sync.Mutex
+	abbrevCache map[uint64]*abbrevTable
+	units       []*unit
 	// unitRanges maps address ranges to units, sorted by Low.
 	unitRanges []unitRange
+	unitSegs   []unitSeg // unitsFor's answers
 	// noRange lists units without any address range: BFD tries them for
 	// every address.
 	noRange []*unit
@@ -57,6 +66,7 @@ type Section struct {
 // expose, read once at Open.
 type sectionData struct {
 	line, lineStr, str, addr, loc, loclists, rnglists []byte
+	info, abbrev, strOffsets, ranges                  []byte
 }
 
 // Open opens the ELF file at path and indexes its symbol table and its
@@ -90,7 +100,7 @@ func NewFile(r io.ReaderAt) (f *File, err error) {
 	if err != nil {
 		return nil, err
 	}
-	f = &File{elf: ef, byName: map[string][]int{}, src: map[string][]string{}}
+	f = &File{elf: ef, byName: map[string][]int{}, src: map[string][]string{}, abbrevCache: map[uint64]*abbrevTable{}}
 	for i, s := range ef.Sections {
 		if s.Flags&elf.SHF_ALLOC != 0 && s.Type != elf.SHT_NULL {
 			f.sections = append(f.sections, Section{Name: s.Name, Addr: s.Addr, Size: s.Size, Exec: s.Flags&elf.SHF_EXECINSTR != 0, index: i})
@@ -117,7 +127,29 @@ func (f *File) ELF() *elf.File { return f.elf }
 
 // HasDWARF reports whether the image carries usable DWARF; DWARFError says
 // why not.
-func (f *File) HasDWARF() bool { return f.dw != nil }
+func (f *File) HasDWARF() bool { return f.hasDW }
+
+// dwarfData is the debug/dwarf view of the image, made on first use; nil
+// (with DWARFError set) when debug/dwarf cannot read it.
+func (f *File) dwarfData() *dwarf.Data {
+	f.dwOnce.Do(func() {
+		if !f.hasDW {
+			return
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				f.dwData, f.dwErr = nil, fmt.Errorf("malformed DWARF: %v", p)
+			}
+		}()
+		d, err := f.elf.DWARF()
+		if err != nil {
+			f.dwErr = err
+			return
+		}
+		f.dwData = d
+	})
+	return f.dwData
+}
 
 // DWARFError is the reason DWARF could not be read (nil if it was, or if
 // the image simply has none).
@@ -152,26 +184,25 @@ func (f *File) loadDWARF() {
 	if f.elf.Section(".debug_info") == nil {
 		return
 	}
-	dw, err := f.elf.DWARF()
-	if err != nil {
-		f.dwErr = err
-		return
-	}
-	f.dw = dw
 	f.sec = sectionData{
-		line:     f.rawSection(".debug_line"),
-		lineStr:  f.rawSection(".debug_line_str"),
-		str:      f.rawSection(".debug_str"),
-		addr:     f.rawSection(".debug_addr"),
-		loc:      f.rawSection(".debug_loc"),
-		loclists: f.rawSection(".debug_loclists"),
-		rnglists: f.rawSection(".debug_rnglists"),
+		info:       f.rawSection(".debug_info"),
+		abbrev:     f.rawSection(".debug_abbrev"),
+		strOffsets: f.rawSection(".debug_str_offsets"),
+		ranges:     f.rawSection(".debug_ranges"),
+		line:       f.rawSection(".debug_line"),
+		lineStr:    f.rawSection(".debug_line_str"),
+		str:        f.rawSection(".debug_str"),
+		addr:       f.rawSection(".debug_addr"),
+		loc:        f.rawSection(".debug_loc"),
+		loclists:   f.rawSection(".debug_loclists"),
+		rnglists:   f.rawSection(".debug_rnglists"),
 	}
 	if err := f.indexUnits(); err != nil {
 		f.dwErr = err
-		f.dw = nil
 		f.units, f.unitRanges, f.noRange = nil, nil, nil
+		return
 	}
+	f.hasDW = true
 }
 
 // ReadAt reads the image's initial memory contents (PROGBITS of loadable

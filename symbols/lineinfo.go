@@ -27,7 +27,7 @@ type LineInfo struct {
 // find_pc_sect_line) and the step range of its line. ok is false when no
 // line table covers pc.
 func (f *File) LineAt(pc uint64) (li LineInfo, ok bool) {
-	if f.dw == nil {
+	if !f.hasDW {
 		return LineInfo{}, false
 	}
 	for _, u := range f.unitsFor(pc) {
@@ -122,7 +122,7 @@ func pickRow(rows []lineRow, j int) int {
 // line 0; see markGDBRows) do not count, so the answer matches gdb's
 // `maint info line-table`.
 func (f *File) IsStmtStart(pc uint64) bool {
-	if f.dw == nil {
+	if !f.hasDW {
 		return false
 	}
 	for _, u := range f.unitsFor(pc) {
@@ -163,7 +163,7 @@ type Func struct {
 // function it was inlined into), else the sized function symbol covering
 // it.
 func (f *File) FuncAt(pc uint64) (Func, bool) {
-	if f.dw != nil {
+	if f.hasDW {
 		for _, u := range f.unitsFor(pc) {
 			fi := f.funcAt(u, pc)
 			if fi < 0 {

@@ -97,6 +97,11 @@ func (f *File) symbolFor(addr uint64, st *bfdState) (*Symbol, bool) {
 }
 
 func (f *File) lookup(addr uint64, st *bfdState, gdb bool) Location {
+	return f.lookupInto(addr, st, gdb, nil)
+}
+
+// lookupInto is lookup building Location.Frames in buf's storage.
+func (f *File) lookupInto(addr uint64, st *bfdState, gdb bool, buf []SourceFrame) Location {
 	bfd240 := st != nil
 	loc := Location{Addr: addr}
 	if st == nil { // addr2line output does not show symbol+offset
@@ -107,7 +112,7 @@ func (f *File) lookup(addr uint64, st *bfdState, gdb bool) Location {
 	if _, ok := f.SectionAt(addr); !ok {
 		return loc
 	}
-	if f.dw != nil {
+	if f.hasDW {
 		for _, u := range f.unitsFor(addr) {
 			fi := f.funcAt(u, addr)
 			lt, _ := f.lineTable(u)
@@ -142,13 +147,13 @@ func (f *File) lookup(addr uint64, st *bfdState, gdb bool) Location {
 					first.Func = u.funcs[fi].name
 				}
 				if fi < 0 {
-					loc.Frames = []SourceFrame{first}
+					loc.Frames = append(buf, first)
 					return loc
 				}
 			} else {
 				first.Func = u.funcs[fi].name
 			}
-			loc.Frames = []SourceFrame{first}
+			loc.Frames = append(buf, first)
 			for fn := u.funcs[fi]; fn.inlined && fn.parent >= 0; fn = u.funcs[fn.parent] {
 				loc.Frames[len(loc.Frames)-1].Inlined = true
 				caller := u.funcs[fn.parent]
@@ -163,7 +168,7 @@ func (f *File) lookup(addr uint64, st *bfdState, gdb bool) Location {
 	}
 	if s, ok := f.symbolFor(addr, st); ok {
 		loc.Found = true
-		loc.Frames = []SourceFrame{{Func: s.Name, File: s.File}}
+		loc.Frames = append(buf, SourceFrame{Func: s.Name, File: s.File})
 	}
 	return loc
 }

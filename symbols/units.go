@@ -9,16 +9,20 @@ import (
 
 // unit is one DWARF compile unit.
 type unit struct {
-	idx     int
-	off     dwarf.Offset
-	entry   *dwarf.Entry
-	name    string
-	compDir string
-	lang    int64
-	version int
-	lowPC   uint64
-	ranges  [][2]uint64
-	stmt    int64 // DW_AT_stmt_list, -1 when absent
+	idx int
+	off dwarf.Offset // the unit DIE
+	hdr cuHeader
+	// strBase, rngBase: DW_AT_str_offsets_base, DW_AT_rnglists_base;
+	// hasLocBase: the unit has DW_AT_loclists_base.
+	strBase, rngBase uint64
+	hasLocBase       bool
+	name             string
+	compDir          string
+	lang             int64
+	version          int
+	lowPC            uint64
+	ranges           [][2]uint64
+	stmt             int64 // DW_AT_stmt_list, -1 when absent
 	addrBase,
 	locBase uint64
 
@@ -29,6 +33,7 @@ type unit struct {
 	funcOnce sync.Once
 	funcs    []*function // DIE order
 	byLow    []int       // funcs with ranges, sorted by their lowest address
+	segs     []segment   // funcAt's answers (buildSegments)
 	funcErr  error
 	// hasLoclist: some variable of the unit uses a location list (gdb's
 	// "locations valid" for optimized gcc code: no prologue skipping).
@@ -41,7 +46,6 @@ type unit struct {
 type unitRange struct {
 	low, high uint64
 	u         *unit
-	maxHigh   uint64 // max high over this and all earlier ranges
 }
 
 // function is a DW_TAG_subprogram or DW_TAG_inlined_subroutine with code.
@@ -58,7 +62,6 @@ type function struct {
 	declFile uint32
 	declLine int
 	off      dwarf.Offset
-	entry    *dwarf.Entry
 	external bool
 }
 
@@ -73,82 +76,137 @@ func nonMangled(lang int64) bool {
 }
 
 func (f *File) indexUnits() error {
-	r := f.dw.Reader()
-	for {
-		e, err := r.Next()
+	info := f.sec.info
+	for off := uint64(0); off < uint64(len(info)); {
+		h, err := readCUHeader(info, off)
 		if err != nil {
 			return err
 		}
-		if e == nil {
-			break
+		off = h.end
+		r := &rbuf{b: info[:h.end], off: int(h.dieOff)}
+		a, err := findAbbrev(f.sec.abbrev, h.abbrevOff, r.uleb())
+		if err != nil {
+			return fmt.Errorf("unit at %#x: %v", h.off, err)
 		}
-		if e.Tag != dwarf.TagCompileUnit && e.Tag != dwarf.TagPartialUnit {
-			r.SkipChildren()
+		if a.tag != tagCompileUnit && a.tag != tagPartialUnit {
 			continue
 		}
-		u := &unit{idx: len(f.units), off: e.Offset, entry: e, stmt: -1}
-		u.name, _ = e.Val(dwarf.AttrName).(string)
-		u.compDir, _ = e.Val(dwarf.AttrCompDir).(string)
-		u.lang, _ = e.Val(dwarf.AttrLanguage).(int64)
-		if v, ok := e.Val(dwarf.AttrStmtList).(int64); ok {
-			u.stmt = v
+		u := &unit{idx: len(f.units), off: dieOffset(h.dieOff), hdr: h, stmt: -1}
+		vals := make([]aval, len(a.attrs))
+		for i, at := range a.attrs {
+			vals[i] = readAttr(r, &h, at.form, at.implicit)
 		}
-		if v, ok := e.Val(dwarf.AttrLowpc).(uint64); ok {
-			u.lowPC = v
+		if r.err != nil {
+			return fmt.Errorf("unit at %#x: %v", h.off, r.err)
 		}
-		if v, ok := e.Val(dwarf.AttrAddrBase).(int64); ok {
-			u.addrBase = uint64(v)
-		}
-		if v, ok := e.Val(dwarf.AttrLoclistsBase).(int64); ok {
-			u.locBase = uint64(v)
-		}
-		rg, err := f.dw.Ranges(e)
-		if err != nil {
-			rg = nil
-		}
-		for _, x := range rg {
-			if x[1] > x[0] {
-				u.ranges = append(u.ranges, x)
-				f.unitRanges = append(f.unitRanges, unitRange{low: x[0], high: x[1], u: u})
+		// The bases first: other attributes of the unit DIE may use them.
+		for i, at := range a.attrs {
+			switch at.attr {
+			case atStrOffsetsBase:
+				u.strBase = vals[i].u
+			case atAddrBase, atGNUAddrBase:
+				u.addrBase = vals[i].u
+			case atRnglistsBase:
+				u.rngBase = vals[i].u
+			case atLoclistsBase:
+				u.locBase, u.hasLocBase = vals[i].u, true
 			}
+		}
+		c := &unitCtx{f: f, h: &u.hdr, u: u, strBase: u.strBase}
+		var low, high, rng *aval
+		for i, at := range a.attrs {
+			v := &vals[i]
+			switch at.attr {
+			case atName:
+				u.name = c.str(*v)
+			case atCompDir:
+				u.compDir = c.str(*v)
+			case atLanguage:
+				u.lang = int64(v.u)
+			case atStmtList:
+				u.stmt = int64(v.u)
+			case atLowpc:
+				low = v
+				u.lowPC, _ = c.addr(*v)
+			case atHighpc:
+				high = v
+			case atRanges:
+				rng = v
+			}
+		}
+		for _, x := range c.pcRanges(low, high, rng) {
+			u.ranges = append(u.ranges, x)
+			f.unitRanges = append(f.unitRanges, unitRange{low: x[0], high: x[1], u: u})
 		}
 		if len(u.ranges) == 0 {
 			f.noRange = append(f.noRange, u)
 		}
 		f.units = append(f.units, u)
-		r.SkipChildren()
 	}
 	sortUnitRanges(f.unitRanges)
-	var m uint64
-	for i := range f.unitRanges {
-		m = max(m, f.unitRanges[i].high)
-		f.unitRanges[i].maxHigh = m
-	}
+	f.buildUnitSegs()
 	return nil
 }
 
 // unitsFor returns the units whose ranges contain addr, in unit order,
 // followed by the units that have no ranges (BFD tries those for every
-// address).
+// address). The slice is shared: callers must not modify it.
 func (f *File) unitsFor(addr uint64) []*unit {
-	var out []*unit
-	i := sort.Search(len(f.unitRanges), func(i int) bool { return f.unitRanges[i].low > addr }) - 1
-	for ; i >= 0 && f.unitRanges[i].maxHigh > addr; i-- {
-		ur := f.unitRanges[i]
-		if addr < ur.high {
-			dup := false
-			for _, u := range out {
-				dup = dup || u == ur.u
-			}
-			if !dup {
-				out = append(out, ur.u)
+	seg := f.unitSegs
+	i := sort.Search(len(seg), func(i int) bool { return seg[i].lo > addr }) - 1
+	if i < 0 {
+		return f.noRange
+	}
+	return seg[i].units
+}
+
+// unitSeg: from lo up to the next unitSeg's lo, unitsFor answers units.
+type unitSeg struct {
+	lo    uint64
+	units []*unit
+}
+
+// buildUnitSegs flattens the unit ranges into disjoint segments, each
+// with the list unitsFor returns there.
+func (f *File) buildUnitSegs() {
+	var bounds []uint64
+	for _, r := range f.unitRanges {
+		bounds = append(bounds, r.low, r.high)
+	}
+	sort.Slice(bounds, func(i, j int) bool { return bounds[i] < bounds[j] })
+	// unitRanges is sorted by low; active holds the ranges started so far
+	// that have not ended.
+	var active []unitRange
+	next := 0
+	for k, b := range bounds {
+		if k > 0 && b == bounds[k-1] {
+			continue
+		}
+		for next < len(f.unitRanges) && f.unitRanges[next].low <= b {
+			active = append(active, f.unitRanges[next])
+			next++
+		}
+		kept := active[:0]
+		for _, r := range active {
+			if r.high > b {
+				kept = append(kept, r)
 			}
 		}
+		active = kept
+		var us []*unit
+		for _, r := range active {
+			dup := false
+			for _, u := range us {
+				dup = dup || u == r.u
+			}
+			if !dup {
+				us = append(us, r.u)
+			}
+		}
+		sort.Slice(us, func(i, j int) bool { return us[i].idx < us[j].idx })
+		us = append(us, f.noRange...)
+		f.unitSegs = append(f.unitSegs, unitSeg{b, us})
 	}
-	if len(out) > 1 {
-		sort.Slice(out, func(i, j int) bool { return out[i].idx < out[j].idx })
-	}
-	return append(out, f.noRange...)
 }
 
 // lineTable returns the unit's decoded line table (nil if it has none).
@@ -180,78 +238,141 @@ func (f *File) functions(u *unit) ([]*function, error) {
 	return u.funcs, u.funcErr
 }
 
+// rawName is what a function DIE says about its name (see nameOf).
+type rawName struct {
+	name, linkage       string
+	hasName, hasLinkage bool
+	origin, spec        uint64 // .debug_info offsets, 0 for none
+	declFile            uint32
+	declLine            int
+	hasDeclFile         bool
+	hasDeclLine         bool
+	external            bool
+}
+
+// readFunctions indexes the unit's subprograms and inlined subroutines
+// with the lean scanner (dwscan.go).
 func (f *File) readFunctions(u *unit) error {
-	r := f.dw.Reader()
-	r.Seek(u.off)
-	cu, err := r.Next()
-	if err != nil || cu == nil {
-		return fmt.Errorf("unit at %#x: %v", u.off, err)
+	h := &u.hdr
+	ab, err := f.abbrevs(h.abbrevOff)
+	if err != nil {
+		return err
 	}
-	if !cu.Children {
-		return nil
-	}
-	origin := f.dw.Reader()
-	names := map[dwarf.Offset]nameInfo{}
+	c := &unitCtx{f: f, h: h, u: u, strBase: u.strBase}
+	r := &rbuf{b: f.sec.info[:h.end], off: int(h.dieOff)}
+	raw := map[uint64]*rawName{}
 	// stack of enclosing function indices per DIE depth (-1 = none)
-	stack := []int{-1}
-	for {
-		e, err := r.Next()
-		if err != nil {
-			return fmt.Errorf("unit at %#x: %v", u.off, err)
-		}
-		if e == nil {
-			break
-		}
-		if e.Tag == 0 {
+	var stack []int
+	for r.err == nil && r.off < len(r.b) {
+		dieOff := uint64(r.off)
+		code := r.uleb()
+		if code == 0 {
+			if len(stack) == 0 {
+				break
+			}
 			stack = stack[:len(stack)-1]
 			if len(stack) == 0 {
 				break
 			}
 			continue
 		}
-		if fl := e.AttrField(dwarf.AttrLocation); fl != nil && (fl.Class == dwarf.ClassLocListPtr || fl.Class == dwarf.ClassLocList) {
-			u.hasLoclist = true
+		a := ab.get(code)
+		if a == nil {
+			return fmt.Errorf("unit at %#x: bad abbreviation code %d at %#x", h.off, code, dieOff)
+		}
+		isFunc := a.tag == tagSubprogram || a.tag == tagInlinedSubroutine || a.tag == tagEntryPoint
+		var (
+			fn              *function
+			rn              *rawName
+			low, high, rngs *aval
+		)
+		if isFunc {
+			fn = &function{off: dieOffset(dieOff), parent: -1, inlined: a.tag == tagInlinedSubroutine}
+			rn = &rawName{}
+		}
+		for _, at := range a.attrs {
+			v := readAttr(r, h, at.form, at.implicit)
+			if at.attr == atLocation && (at.form == fSecOffset || at.form == fLoclistx ||
+				h.version < 4 && (at.form == fData4 || at.form == fData8)) {
+				u.hasLoclist = true
+			}
+			if !isFunc {
+				continue
+			}
+			switch at.attr {
+			case atName:
+				rn.name, rn.hasName = c.str(v), true
+			case atLinkageName, atMIPSLinkageName:
+				rn.linkage, rn.hasLinkage = c.str(v), true
+			case atAbstractOrigin:
+				if isRef(v.form) {
+					rn.origin = v.u
+				}
+			case atSpecification:
+				if isRef(v.form) {
+					rn.spec = v.u
+				}
+			case atDeclFile:
+				rn.declFile, rn.hasDeclFile = uint32(v.u), true
+			case atDeclLine:
+				rn.declLine, rn.hasDeclLine = int(v.u), true
+			case atExternal:
+				rn.external = v.u != 0
+			case atCallFile:
+				fn.callFile = uint32(v.u)
+			case atCallLine:
+				fn.callLine = int(v.u)
+			case atCallColumn:
+				fn.callCol = int(v.u)
+			case atLowpc:
+				vv := v
+				low = &vv
+			case atHighpc:
+				vv := v
+				high = &vv
+			case atRanges:
+				vv := v
+				rngs = &vv
+			}
+		}
+		if stack == nil {
+			// The unit DIE itself.
+			if a.children {
+				stack = []int{-1}
+				continue
+			}
+			break
 		}
 		parent := stack[len(stack)-1]
 		cur := parent
-		switch e.Tag {
-		case dwarf.TagSubprogram, dwarf.TagInlinedSubroutine, dwarf.TagEntryPoint:
-			fn := &function{off: e.Offset, entry: e, parent: -1, inlined: e.Tag == dwarf.TagInlinedSubroutine}
+		if isFunc {
 			if fn.inlined {
 				fn.parent = parent
 			}
-			ni := f.nameOf(e, u, origin, names, 0)
-			fn.name, fn.linkage, fn.declFile, fn.declLine, fn.external = ni.name, ni.linkage, ni.declFile, ni.declLine, ni.external
-			if v, ok := e.Val(dwarf.AttrCallFile).(int64); ok {
-				fn.callFile = uint32(v)
-			}
-			if v, ok := e.Val(dwarf.AttrCallLine).(int64); ok {
-				fn.callLine = int(v)
-			}
-			if v, ok := e.Val(dwarf.AttrCallColumn).(int64); ok {
-				fn.callCol = int(v)
-			}
-			rg, _ := f.dw.Ranges(e)
-			for _, x := range rg {
-				if x[1] > x[0] {
-					fn.ranges = append(fn.ranges, x)
-				}
-			}
+			raw[dieOff] = rn
+			fn.ranges = c.pcRanges(low, high, rngs)
 			if len(fn.ranges) > 0 {
-				fn.low = fn.ranges[0][0]
-				for _, x := range fn.ranges {
-					fn.low = min(fn.low, x[0])
-				}
-				if v, ok := e.Val(dwarf.AttrLowpc).(uint64); ok {
-					fn.low = v
+				fn.low = minLow(fn)
+				if low != nil {
+					if a, ok := c.addr(*low); ok {
+						fn.low = a
+					}
 				}
 			}
 			u.funcs = append(u.funcs, fn)
 			cur = len(u.funcs) - 1
 		}
-		if e.Children {
+		if a.children {
 			stack = append(stack, cur)
 		}
+	}
+	if r.err != nil {
+		return fmt.Errorf("unit at %#x: %v", h.off, r.err)
+	}
+	memo := map[uint64]nameInfo{}
+	for _, fn := range u.funcs {
+		ni := f.resolveName(u, uint64(fn.off), raw, memo, 0)
+		fn.name, fn.linkage, fn.declFile, fn.declLine, fn.external = ni.name, ni.linkage, ni.declFile, ni.declLine, ni.external
 	}
 	for i, fn := range u.funcs {
 		if len(fn.ranges) > 0 {
@@ -261,7 +382,53 @@ func (f *File) readFunctions(u *unit) error {
 	sort.SliceStable(u.byLow, func(i, j int) bool {
 		return minLow(u.funcs[u.byLow[i]]) < minLow(u.funcs[u.byLow[j]])
 	})
+	u.buildSegments()
 	return nil
+}
+
+// resolveName is nameOf over the scanned DIEs: the name comes through
+// DW_AT_abstract_origin and DW_AT_specification, DW_AT_linkage_name
+// preferred, like binutils' find_abstract_instance. A reference outside
+// the unit is read with debug/dwarf.
+func (f *File) resolveName(u *unit, off uint64, raw map[uint64]*rawName, memo map[uint64]nameInfo, depth int) nameInfo {
+	if ni, ok := memo[off]; ok {
+		return ni
+	}
+	rn, ok := raw[off]
+	if !ok {
+		if d := f.dwarfData(); d != nil && depth <= 8 {
+			rd := d.Reader()
+			rd.Seek(dwarf.Offset(off))
+			if e, err := rd.Next(); err == nil && e != nil {
+				return f.nameOf(e, u, rd, map[dwarf.Offset]nameInfo{}, depth+1)
+			}
+		}
+		return nameInfo{}
+	}
+	var ni nameInfo
+	if depth <= 8 {
+		for _, t := range []uint64{rn.origin, rn.spec} {
+			if t != 0 && t != off {
+				ni = f.resolveName(u, t, raw, memo, depth+1)
+			}
+		}
+	}
+	if rn.hasLinkage {
+		ni.name, ni.linkage = rn.linkage, true
+	} else if rn.hasName && !ni.linkage {
+		ni.name, ni.linkage = rn.name, nonMangled(u.lang)
+	}
+	if rn.hasDeclFile {
+		ni.declFile = rn.declFile
+	}
+	if rn.hasDeclLine {
+		ni.declLine = rn.declLine
+	}
+	if rn.external {
+		ni.external = true
+	}
+	memo[off] = ni
+	return ni
 }
 
 func minLow(fn *function) uint64 {
@@ -323,23 +490,107 @@ func (f *File) nameOf(e *dwarf.Entry, u *unit, rd *dwarf.Reader, cache map[dwarf
 // containing addr (binutils lookup_address_in_function_table; ties go to
 // the later DIE), or -1.
 func (f *File) funcAt(u *unit, addr uint64) int {
-	funcs, _ := f.functions(u)
-	best := -1
-	var bestLen uint64
+	f.functions(u)
+	seg := u.segs
+	i := sort.Search(len(seg), func(i int) bool { return seg[i].lo > addr }) - 1
+	if i < 0 {
+		return -1
+	}
+	return int(seg[i].fi)
+}
+
+// segment: from lo up to the next segment's lo, funcAt answers fi.
+type segment struct {
+	lo uint64
+	fi int32
+}
+
+// buildSegments flattens the unit's (nested) function ranges into
+// disjoint segments labelled with funcAt's answer, so a lookup is one
+// binary search: a sweep over the range boundaries with the active
+// ranges in a heap ordered by length, then by later DIE.
+func (u *unit) buildSegments() {
+	type rng struct {
+		lo, hi uint64
+		fi     int
+	}
+	var rs []rng
+	var bounds []uint64
 	for _, i := range u.byLow {
-		fn := funcs[i]
-		if minLow(fn) > addr {
-			break
-		}
-		for _, x := range fn.ranges {
-			if addr < x[0] || addr >= x[1] {
-				continue
-			}
-			l := x[1] - x[0]
-			if best < 0 || l < bestLen || (l == bestLen && i > best) {
-				best, bestLen = i, l
-			}
+		for _, x := range u.funcs[i].ranges {
+			rs = append(rs, rng{x[0], x[1], i})
+			bounds = append(bounds, x[0], x[1])
 		}
 	}
-	return best
+	if len(rs) == 0 {
+		return
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].lo < rs[j].lo })
+	sort.Slice(bounds, func(i, j int) bool { return bounds[i] < bounds[j] })
+	better := func(a, b rng) bool { // a is a better answer than b
+		la, lb := a.hi-a.lo, b.hi-b.lo
+		return la < lb || la == lb && a.fi > b.fi
+	}
+	var heap []rng
+	push := func(x rng) {
+		heap = append(heap, x)
+		for i := len(heap) - 1; i > 0; {
+			p := (i - 1) / 2
+			if !better(heap[i], heap[p]) {
+				break
+			}
+			heap[i], heap[p] = heap[p], heap[i]
+			i = p
+		}
+	}
+	pop := func() {
+		n := len(heap) - 1
+		heap[0] = heap[n]
+		heap = heap[:n]
+		for i := 0; ; {
+			l, r, m := 2*i+1, 2*i+2, i
+			if l < n && better(heap[l], heap[m]) {
+				m = l
+			}
+			if r < n && better(heap[r], heap[m]) {
+				m = r
+			}
+			if m == i {
+				break
+			}
+			heap[i], heap[m] = heap[m], heap[i]
+			i = m
+		}
+	}
+	next := 0
+	for k, b := range bounds {
+		if k > 0 && b == bounds[k-1] {
+			continue
+		}
+		for next < len(rs) && rs[next].lo <= b {
+			push(rs[next])
+			next++
+		}
+		for len(heap) > 0 && heap[0].hi <= b {
+			pop()
+		}
+		fi := int32(-1)
+		if len(heap) > 0 {
+			fi = int32(heap[0].fi)
+		}
+		if n := len(u.segs); n > 0 && u.segs[n-1].fi == fi {
+			continue
+		}
+		u.segs = append(u.segs, segment{b, fi})
+	}
+}
+
+// frameBaseExpr reads a function's DW_AT_frame_base expression.
+func (f *File) frameBaseExpr(fn *function) ([]byte, bool) {
+	e, err := f.entryAt(fn.off)
+	if err != nil {
+		return nil, false
+	}
+	fb, ok := e.Val(dwarf.AttrFrameBase).([]byte)
+	return fb, ok
 }

@@ -72,7 +72,7 @@ func (f *File) frameScope(frames []Frame, i, inline int, mem Memory) (sc *frameS
 		return nil, fmt.Errorf("no frame %d", i)
 	}
 	fr := frames[i]
-	if f.dw == nil {
+	if !f.hasDW {
 		return nil, errNoDWARF
 	}
 	defer func() {
@@ -108,7 +108,7 @@ func (f *File) frameScope(frames []Frame, i, inline int, mem Memory) (sc *frameS
 		outer = u.funcs[outer].parent
 	}
 	ctx := &evalCtx{f: f, u: u, regs: fr.Regs, cfa: fr.CFA, pc: pc, mem: mem, frames: frames, idx: i}
-	if fb, ok := u.funcs[outer].entry.Val(dwarf.AttrFrameBase).([]byte); ok {
+	if fb, ok := f.frameBaseExpr(u.funcs[outer]); ok {
 		if v, pieces, err := ctx.exec(fb, true); err == nil {
 			if len(pieces) == 1 && pieces[0].Kind == op.RegPiece {
 				v = int64(fr.Regs.R[pieces[0].Val])
@@ -119,7 +119,7 @@ func (f *File) frameScope(frames []Frame, i, inline int, mem Memory) (sc *frameS
 	sc = &frameScope{ctx: ctx}
 	// Read the function's children: parameters, variables, and blocks
 	// whose ranges contain pc.
-	r := f.dw.Reader()
+	r := f.dwarfData().Reader()
 	fn := u.funcs[fi]
 	r.Seek(fn.off)
 	if e, err := r.Next(); err != nil || e == nil || !e.Children {
@@ -154,7 +154,7 @@ func (f *File) frameScope(frames []Frame, i, inline int, mem Memory) (sc *frameS
 			}
 		case dwarf.TagLexDwarfBlock:
 			if b != nil {
-				rg, _ := f.dw.Ranges(e)
+				rg, _ := f.dwarfData().Ranges(e)
 				for _, x := range rg {
 					if pc >= x[0] && pc < x[1] {
 						child = &block{}
@@ -223,7 +223,7 @@ func (c *evalCtx) varType(e *dwarf.Entry) (string, dwarf.Type) {
 		off, ok = e.Val(dwarf.AttrSpecification).(dwarf.Offset)
 	}
 	if ok {
-		r := c.f.dw.Reader()
+		r := c.f.dwarfData().Reader()
 		r.Seek(off)
 		if oe, err := r.Next(); err == nil && oe != nil {
 			src = oe
@@ -237,7 +237,7 @@ func (c *evalCtx) varType(e *dwarf.Entry) (string, dwarf.Type) {
 		toff, ok = src.Val(dwarf.AttrType).(dwarf.Offset)
 	}
 	if ok {
-		if t, err := c.f.dw.Type(toff); err == nil {
+		if t, err := c.f.dwarfData().Type(toff); err == nil {
 			return name, t
 		}
 	}
@@ -370,7 +370,7 @@ func (c *evalCtx) locList(off int64, indexed bool) ([]byte, error) {
 	}
 	var e *loclist.Entry
 	var err error
-	if len(sec.loclists) > 0 && c.u.entry.Val(dwarf.AttrLoclistsBase) != nil || len(sec.loc) == 0 {
+	if len(sec.loclists) > 0 && c.u.hasLocBase || len(sec.loc) == 0 {
 		if indexed {
 			// DW_FORM_loclistx: an index into the offsets table after loclists_base.
 			i := c.u.locBase + uint64(off)*4

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +23,10 @@ func newSymbolizeCmd() *cobra.Command {
 			"standard input when none is given), exactly what binutils addr2line prints with the\n" +
 			"same flags. --json prints one object per address with the full inline chain.",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A batch job whose heap is mostly the image's index: collect
+			// only when the heap nears 1 GiB (scripts/bench/symbolize.sh).
+			debug.SetMemoryLimit(1 << 30)
+			debug.SetGCPercent(-1)
 			f, err := symbols.Open(exe)
 			if err != nil {
 				return err

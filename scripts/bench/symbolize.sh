@@ -18,12 +18,19 @@ nm -S --defined-only "$tmp/gnumach" | while read -r a s t name; do
 done | head -n 100000 > "$tmp/addrs"
 n=$(wc -l < "$tmp/addrs")
 now() { date +%s.%N; }
-t0=$(now); addr2line -f -i -e "$tmp/gnumach" < "$tmp/addrs" > "$tmp/ref"; t1=$(now)
-"$bin" symbolize -f -i -e "$tmp/gnumach" < "$tmp/addrs" > "$tmp/got"; t2=$(now)
+# Three alternating rounds; the best wall time of each tool counts (the
+# machine is shared: the minimum is the least disturbed run).
+best_a=999; best_u=999
+for round in 1 2 3; do
+	t0=$(now); addr2line -f -i -e "$tmp/gnumach" < "$tmp/addrs" > "$tmp/ref"; t1=$(now)
+	"$bin" symbolize -f -i -e "$tmp/gnumach" < "$tmp/addrs" > "$tmp/got"; t2=$(now)
+	best_a=$(awk -v a="$t0" -v b="$t1" -v m="$best_a" 'BEGIN { d = b - a; print (d < m ? d : m) }')
+	best_u=$(awk -v a="$t1" -v b="$t2" -v m="$best_u" 'BEGIN { d = b - a; print (d < m ? d : m) }')
+	cmp -s "$tmp/ref" "$tmp/got" || break
+done
 if cmp -s "$tmp/ref" "$tmp/got"; then same=identical; else same=DIFFERENT; fi
-awk -v n="$n" -v a="$t0" -v b="$t1" -v c="$t2" -v same="$same" 'BEGIN {
-	ta = b - a; tu = c - b
-	printf "symbolize: %d addresses, gnumach -dbg, -f -i\n", n
+awk -v n="$n" -v ta="$best_a" -v tu="$best_u" -v same="$same" 'BEGIN {
+	printf "symbolize: %d addresses, gnumach -dbg, -f -i (best of 3)\n", n
 	printf "  addr2line      %7.1f ms\n", ta * 1000
 	printf "  ukw symbolize  %7.1f ms  (%.1fx, output %s)\n", tu * 1000, ta / tu, same
 }'

@@ -1,0 +1,560 @@
+package symbols
+
+import (
+	"debug/dwarf"
+	"fmt"
+)
+
+// A lean .debug_info scanner (DWARF 2-5, DWARF 5 section 7.5): it walks
+// the DIEs of a unit decoding only the attributes symbolization needs and
+// skipping the others by form. debug/dwarf decodes every attribute of
+// every DIE into interface values, which made the function index the
+// bulk of `ukw symbolize`'s time (docs/symbols.md, "Speed").
+
+// DWARF 5, 7.5.6 attribute forms.
+const (
+	fAddr          = 0x01
+	fBlock2        = 0x03
+	fBlock4        = 0x04
+	fData2         = 0x05
+	fData4         = 0x06
+	fData8         = 0x07
+	fString        = 0x08
+	fBlock         = 0x09
+	fBlock1        = 0x0a
+	fData1         = 0x0b
+	fFlag          = 0x0c
+	fSdata         = 0x0d
+	fStrp          = 0x0e
+	fUdata         = 0x0f
+	fRefAddr       = 0x10
+	fRef1          = 0x11
+	fRef2          = 0x12
+	fRef4          = 0x13
+	fRef8          = 0x14
+	fRefUdata      = 0x15
+	fIndirect      = 0x16
+	fSecOffset     = 0x17
+	fExprloc       = 0x18
+	fFlagPresent   = 0x19
+	fStrx          = 0x1a
+	fAddrx         = 0x1b
+	fRefSup4       = 0x1c
+	fStrpSup       = 0x1d
+	fData16        = 0x1e
+	fLineStrp      = 0x1f
+	fRefSig8       = 0x20
+	fImplicitConst = 0x21
+	fLoclistx      = 0x22
+	fRnglistx      = 0x23
+	fRefSup8       = 0x24
+	fStrx1         = 0x25
+	fStrx2         = 0x26
+	fStrx3         = 0x27
+	fStrx4         = 0x28
+	fAddrx1        = 0x29
+	fAddrx2        = 0x2a
+	fAddrx3        = 0x2b
+	fAddrx4        = 0x2c
+	fGNUAddrIndex  = 0x1f01
+	fGNUStrIndex   = 0x1f02
+	fGNURefAlt     = 0x1f20
+	fGNUStrpAlt    = 0x1f21
+)
+
+// DWARF 5, 7.5.4 attribute codes the scanner reads.
+const (
+	atLocation        = 0x02
+	atName            = 0x03
+	atStmtList        = 0x10
+	atLowpc           = 0x11
+	atHighpc          = 0x12
+	atLanguage        = 0x13
+	atCompDir         = 0x1b
+	atAbstractOrigin  = 0x31
+	atDeclFile        = 0x3a
+	atDeclLine        = 0x3b
+	atExternal        = 0x3f
+	atSpecification   = 0x47
+	atRanges          = 0x55
+	atCallColumn      = 0x57
+	atCallFile        = 0x58
+	atCallLine        = 0x59
+	atLinkageName     = 0x6e
+	atStrOffsetsBase  = 0x72
+	atAddrBase        = 0x73
+	atRnglistsBase    = 0x74
+	atLoclistsBase    = 0x8c
+	atMIPSLinkageName = 0x2007
+	atGNUAddrBase     = 0x2133
+
+	tagEntryPoint        = 0x03
+	tagCompileUnit       = 0x11
+	tagInlinedSubroutine = 0x1d
+	tagSubprogram        = 0x2e
+	tagPartialUnit       = 0x3c
+)
+
+type abbrevAttr struct {
+	attr, form uint64
+	implicit   int64
+}
+
+type abbrev struct {
+	tag      uint64
+	children bool
+	attrs    []abbrevAttr
+}
+
+// abbrevTable maps abbreviation codes to declarations: a slice for the
+// small dense codes compilers emit, a map for the others.
+type abbrevTable struct {
+	dense  []*abbrev
+	sparse map[uint64]*abbrev
+}
+
+func (t *abbrevTable) get(code uint64) *abbrev {
+	if code < uint64(len(t.dense)) {
+		return t.dense[code]
+	}
+	return t.sparse[code]
+}
+
+func (t *abbrevTable) set(code uint64, a *abbrev) {
+	if code < 1<<14 {
+		for uint64(len(t.dense)) <= code {
+			t.dense = append(t.dense, nil)
+		}
+		t.dense[code] = a
+		return
+	}
+	if t.sparse == nil {
+		t.sparse = map[uint64]*abbrev{}
+	}
+	t.sparse[code] = a
+}
+
+// parseAbbrevs reads the abbreviation table at off (DWARF 5, 7.5.3).
+func parseAbbrevs(b []byte, off uint64) (*abbrevTable, error) {
+	if off >= uint64(len(b)) {
+		return nil, fmt.Errorf("abbreviation offset %#x out of range", off)
+	}
+	r := &rbuf{b: b, off: int(off)}
+	m := &abbrevTable{}
+	for r.err == nil {
+		code := r.uleb()
+		if code == 0 {
+			break
+		}
+		a := &abbrev{tag: r.uleb(), children: r.u8() != 0}
+		for r.err == nil {
+			at, form := r.uleb(), r.uleb()
+			var ic int64
+			if form == fImplicitConst {
+				ic = r.sleb()
+			}
+			if at == 0 && form == 0 {
+				break
+			}
+			a.attrs = append(a.attrs, abbrevAttr{at, form, ic})
+		}
+		m.set(code, a)
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("abbreviations at %#x: %w", off, r.err)
+	}
+	return m, nil
+}
+
+// findAbbrev reads the abbreviation table at off only up to the
+// declaration of code (the unit DIE's, when indexing units).
+func findAbbrev(b []byte, off, code uint64) (*abbrev, error) {
+	if off >= uint64(len(b)) {
+		return nil, fmt.Errorf("abbreviation offset %#x out of range", off)
+	}
+	r := &rbuf{b: b, off: int(off)}
+	for r.err == nil {
+		c := r.uleb()
+		if c == 0 {
+			break
+		}
+		a := &abbrev{tag: r.uleb(), children: r.u8() != 0}
+		for r.err == nil {
+			at, form := r.uleb(), r.uleb()
+			var ic int64
+			if form == fImplicitConst {
+				ic = r.sleb()
+			}
+			if at == 0 && form == 0 {
+				break
+			}
+			if c == code {
+				a.attrs = append(a.attrs, abbrevAttr{at, form, ic})
+			}
+		}
+		if c == code && r.err == nil {
+			return a, nil
+		}
+	}
+	return nil, fmt.Errorf("no abbreviation %d at %#x", code, off)
+}
+
+// cuHeader is a unit header (DWARF 5, 7.5.1).
+type cuHeader struct {
+	off, end  uint64 // the unit's extent in .debug_info
+	dieOff    uint64 // its first DIE
+	version   int
+	offSize   int
+	addrSize  int
+	abbrevOff uint64
+	unitType  byte
+}
+
+// DWARF 5, 7.5.1 unit types.
+const (
+	utCompile      = 0x01
+	utType         = 0x02
+	utPartial      = 0x03
+	utSkeleton     = 0x04
+	utSplitCompile = 0x05
+	utSplitType    = 0x06
+)
+
+func readCUHeader(info []byte, off uint64) (cuHeader, error) {
+	r := &rbuf{b: info, off: int(off)}
+	h := cuHeader{off: off, offSize: 4}
+	n := uint64(r.u32())
+	if n == 0xffffffff {
+		n, h.offSize = r.u64(), 8
+	}
+	if r.err != nil || n > uint64(r.left()) || n < 7 {
+		return h, fmt.Errorf("unit at %#x: bad length %d", off, n)
+	}
+	h.end = uint64(r.off) + n
+	h.version = int(r.u16())
+	if h.version < 2 || h.version > 5 {
+		return h, fmt.Errorf("unit at %#x: unsupported DWARF version %d", off, h.version)
+	}
+	if h.version >= 5 {
+		h.unitType = r.u8()
+		h.addrSize = int(r.u8())
+		h.abbrevOff = r.uintN(h.offSize)
+		switch h.unitType {
+		case utSkeleton, utSplitCompile:
+			r.u64() // dwo_id
+		case utType, utSplitType:
+			r.u64() // type signature
+			r.uintN(h.offSize)
+		}
+	} else {
+		h.unitType = utCompile
+		h.abbrevOff = r.uintN(h.offSize)
+		h.addrSize = int(r.u8())
+	}
+	if r.err != nil || (h.addrSize != 4 && h.addrSize != 8) {
+		return h, fmt.Errorf("unit at %#x: bad header", off)
+	}
+	h.dieOff = uint64(r.off)
+	return h, nil
+}
+
+// aval is one decoded attribute value.
+type aval struct {
+	form uint64
+	u    uint64 // numbers, addresses, offsets, indices; references as absolute .debug_info offsets
+	i    int64  // sdata, implicit_const
+	b    []byte // blocks, exprlocs, inline strings
+}
+
+// readAttr decodes (skip false) or skips one attribute value.
+func readAttr(r *rbuf, h *cuHeader, form uint64, implicit int64) aval {
+	v := aval{form: form}
+	switch form {
+	case fAddr:
+		v.u = r.uintN(h.addrSize)
+	case fBlock1:
+		v.b = r.bytes(int(r.u8()))
+	case fBlock2:
+		v.b = r.bytes(int(r.u16()))
+	case fBlock4:
+		v.b = r.bytes(int(r.u32()))
+	case fBlock, fExprloc:
+		n := r.uleb()
+		if n > uint64(r.left()) {
+			r.fail()
+			return v
+		}
+		v.b = r.bytes(int(n))
+	case fData1, fRef1, fFlag, fStrx1, fAddrx1:
+		v.u = uint64(r.u8())
+	case fData2, fRef2, fStrx2, fAddrx2:
+		v.u = uint64(r.u16())
+	case fStrx3, fAddrx3:
+		b := r.bytes(3)
+		if b != nil {
+			v.u = uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16
+		}
+	case fData4, fRef4, fStrx4, fAddrx4, fRefSup4:
+		v.u = uint64(r.u32())
+	case fData8, fRef8, fRefSig8, fRefSup8:
+		v.u = r.u64()
+	case fData16:
+		r.bytes(16)
+	case fSdata:
+		v.i = r.sleb()
+		v.u = uint64(v.i)
+	case fUdata, fRefUdata, fStrx, fAddrx, fLoclistx, fRnglistx, fGNUAddrIndex, fGNUStrIndex:
+		v.u = r.uleb()
+	case fString:
+		start := r.off
+		for r.off < len(r.b) && r.b[r.off] != 0 {
+			r.off++
+		}
+		if r.off >= len(r.b) {
+			r.fail()
+			return v
+		}
+		v.b = r.b[start:r.off]
+		r.off++
+	case fStrp, fLineStrp, fSecOffset, fStrpSup, fGNURefAlt, fGNUStrpAlt:
+		v.u = r.uintN(h.offSize)
+	case fRefAddr:
+		if h.version <= 2 {
+			v.u = r.uintN(h.addrSize)
+		} else {
+			v.u = r.uintN(h.offSize)
+		}
+	case fFlagPresent:
+		v.u = 1
+	case fImplicitConst:
+		v.i = implicit
+		v.u = uint64(implicit)
+	case fIndirect:
+		f := r.uleb()
+		if f == fIndirect {
+			r.fail()
+			return v
+		}
+		return readAttr(r, h, f, implicit)
+	default:
+		r.fail()
+	}
+	switch form {
+	case fRef1, fRef2, fRef4, fRef8, fRefUdata:
+		v.u += h.off
+	}
+	return v
+}
+
+// isRef reports whether a form is a reference into .debug_info.
+func isRef(form uint64) bool {
+	switch form {
+	case fRef1, fRef2, fRef4, fRef8, fRefUdata, fRefAddr:
+		return true
+	}
+	return false
+}
+
+// unitCtx resolves the indexed forms of one unit (strx, addrx, rnglistx).
+type unitCtx struct {
+	f       *File
+	h       *cuHeader
+	u       *unit
+	strBase uint64 // DW_AT_str_offsets_base
+}
+
+func (c *unitCtx) str(v aval) string {
+	switch v.form {
+	case fString:
+		return string(v.b)
+	case fStrp:
+		s, _ := strAt(c.f.sec.str, v.u)
+		return s
+	case fLineStrp:
+		s, _ := strAt(c.f.sec.lineStr, v.u)
+		return s
+	case fStrx, fStrx1, fStrx2, fStrx3, fStrx4, fGNUStrIndex:
+		base := c.strBase
+		if base == 0 && c.h.version >= 5 {
+			base = 8 // the first table's header (DWARF 5, 7.26)
+		}
+		o := base + v.u*uint64(c.h.offSize)
+		so := c.f.sec.strOffsets
+		if o+uint64(c.h.offSize) > uint64(len(so)) || o < base {
+			return ""
+		}
+		r := &rbuf{b: so, off: int(o)}
+		s, _ := strAt(c.f.sec.str, r.uintN(c.h.offSize))
+		return s
+	}
+	return ""
+}
+
+// addr resolves an address-class value (DW_FORM_addr or an addrx form).
+func (c *unitCtx) addr(v aval) (uint64, bool) {
+	switch v.form {
+	case fAddr:
+		return v.u, true
+	case fAddrx, fAddrx1, fAddrx2, fAddrx3, fAddrx4, fGNUAddrIndex:
+		o := c.u.addrBase + v.u*uint64(c.h.addrSize)
+		if o+uint64(c.h.addrSize) > uint64(len(c.f.sec.addr)) {
+			return 0, false
+		}
+		r := &rbuf{b: c.f.sec.addr, off: int(o)}
+		return r.uintN(c.h.addrSize), true
+	}
+	return 0, false
+}
+
+func isAddrForm(form uint64) bool {
+	switch form {
+	case fAddr, fAddrx, fAddrx1, fAddrx2, fAddrx3, fAddrx4, fGNUAddrIndex:
+		return true
+	}
+	return false
+}
+
+// pcRanges returns a DIE's address ranges from low_pc/high_pc or
+// DW_AT_ranges (DWARF 5, 2.17), with base the unit's base address.
+func (c *unitCtx) pcRanges(low, high, rng *aval) [][2]uint64 {
+	if rng != nil {
+		return c.rangeList(*rng)
+	}
+	if low == nil {
+		return nil
+	}
+	lo, ok := c.addr(*low)
+	if !ok {
+		return nil
+	}
+	if high == nil {
+		return nil
+	}
+	hi := high.u
+	if isAddrForm(high.form) {
+		if hi, ok = c.addr(*high); !ok {
+			return nil
+		}
+	} else {
+		hi = lo + high.u
+	}
+	if hi <= lo {
+		return nil
+	}
+	return [][2]uint64{{lo, hi}}
+}
+
+// DWARF 5, 7.25 range list entry kinds.
+const (
+	rleEndOfList    = 0
+	rleBaseAddressx = 1
+	rleStartxEndx   = 2
+	rleStartxLength = 3
+	rleOffsetPair   = 4
+	rleBaseAddress  = 5
+	rleStartEnd     = 6
+	rleStartLength  = 7
+)
+
+// rangeList decodes DW_AT_ranges: .debug_rnglists for DWARF 5 (sec_offset
+// or rnglistx), .debug_ranges before.
+func (c *unitCtx) rangeList(v aval) [][2]uint64 {
+	base := c.u.lowPC
+	var out [][2]uint64
+	add := func(lo, hi uint64) {
+		if hi > lo {
+			out = append(out, [2]uint64{lo, hi})
+		}
+	}
+	if c.h.version < 5 {
+		b := c.f.sec.ranges
+		if v.u >= uint64(len(b)) {
+			return nil
+		}
+		r := &rbuf{b: b, off: int(v.u)}
+		maxA := ^uint64(0) >> (64 - 8*uint(c.h.addrSize))
+		for r.err == nil && len(out) < 1<<16 {
+			lo, hi := r.uintN(c.h.addrSize), r.uintN(c.h.addrSize)
+			switch {
+			case lo == 0 && hi == 0:
+				return out
+			case lo == maxA:
+				base = hi
+			default:
+				add(base+lo, base+hi)
+			}
+		}
+		return out
+	}
+	b := c.f.sec.rnglists
+	off := v.u
+	if v.form == fRnglistx {
+		rb := c.u.rngBase
+		if rb == 0 {
+			rb = 12 // after the first table's header
+			if c.h.offSize == 8 {
+				rb = 20
+			}
+		}
+		o := rb + v.u*uint64(c.h.offSize)
+		if o+uint64(c.h.offSize) > uint64(len(b)) {
+			return nil
+		}
+		r := &rbuf{b: b, off: int(o)}
+		off = rb + r.uintN(c.h.offSize)
+	}
+	if off >= uint64(len(b)) {
+		return nil
+	}
+	r := &rbuf{b: b, off: int(off)}
+	ax := func(i uint64) uint64 {
+		a, _ := c.addr(aval{form: fAddrx, u: i})
+		return a
+	}
+	for r.err == nil && len(out) < 1<<16 {
+		switch r.u8() {
+		case rleEndOfList:
+			return out
+		case rleBaseAddressx:
+			base = ax(r.uleb())
+		case rleStartxEndx:
+			lo := ax(r.uleb())
+			add(lo, ax(r.uleb()))
+		case rleStartxLength:
+			lo := ax(r.uleb())
+			add(lo, lo+r.uleb())
+		case rleOffsetPair:
+			lo := r.uleb()
+			add(base+lo, base+r.uleb())
+		case rleBaseAddress:
+			base = r.uintN(c.h.addrSize)
+		case rleStartEnd:
+			lo := r.uintN(c.h.addrSize)
+			add(lo, r.uintN(c.h.addrSize))
+		case rleStartLength:
+			lo := r.uintN(c.h.addrSize)
+			add(lo, lo+r.uleb())
+		default:
+			return out
+		}
+	}
+	return out
+}
+
+// abbrevs returns the (cached) abbreviation table at off.
+func (f *File) abbrevs(off uint64) (*abbrevTable, error) {
+	f.abbrevMu.Lock()
+	defer f.abbrevMu.Unlock()
+	if m, ok := f.abbrevCache[off]; ok {
+		return m, nil
+	}
+	m, err := parseAbbrevs(f.sec.abbrev, off)
+	if err != nil {
+		return nil, err
+	}
+	f.abbrevCache[off] = m
+	return m, nil
+}
+
+// dieOffset converts a .debug_info offset to debug/dwarf's type.
+func dieOffset(o uint64) dwarf.Offset { return dwarf.Offset(o) }
