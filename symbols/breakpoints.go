@@ -21,9 +21,10 @@ type BreakLoc struct {
 
 // Breakpoints resolves a symbolic location the way gdb's `break` does:
 //
-//   - "file.c:LINE": the lowest is_stmt address of each contiguous block
-//     of rows for LINE (or the next line that has code) in every file
-//     whose path ends with file.c;
+//   - "file.c:LINE": the first is_stmt address of LINE (or of the next
+//     line that has code) in each block (function, inlined copy, lexical
+//     block) in every file whose path ends with file.c, moved past the
+//     prologue when it is in one (see lineBreakpoints);
 //   - "func": the address after the function's prologue (the second
 //     line-table row of the function, or gdb's prologue_end marker) for
 //     every function of that name: several when static functions share
@@ -56,68 +57,94 @@ func fileMatches(path, want string) bool {
 	return path == want || strings.HasSuffix(path, "/"+want)
 }
 
+// lineBreakpoints follows gdb 13's linespec.c (decode_digits_ordinary,
+// create_sals_line_offset): every is_stmt row gdb keeps (markGDBRows)
+// for the line in every file whose path ends with file, or for the
+// smallest later line that has rows when the line has none; of the rows
+// in one block (function, inlined copy or lexical block) only the first
+// stays; then each location in a function's prologue moves past it
+// (skip_prologue_sal).
 func (f *File) lineBreakpoints(file string, line int) ([]BreakLoc, error) {
 	if !f.hasDW {
 		return nil, errNoDWARF
 	}
 	type cand struct {
 		addr uint64
-		line int
 		file string
 		u    *unit
 	}
-	// gdb picks the exact line if it has code, else the smallest line
-	// after it that has code (in the same file).
-	best := -1
-	var found []cand
-	for _, u := range f.units {
-		lt, err := f.lineTable(u)
-		if err != nil || lt == nil {
-			continue
-		}
-		for _, s := range lt.all {
-			for i, r := range s.rows {
-				if r.endSeq || !r.isStmt || int(r.line) < line {
-					continue
-				}
-				name := lt.fileName(r.file)
-				if !fileMatches(name, file) {
-					continue
-				}
-				// Only the first row of a block of consecutive rows for the line.
-				if i > 0 && s.rows[i-1].line == r.line && s.rows[i-1].file == r.file && !s.rows[i-1].endSeq {
-					continue
-				}
-				if best < 0 || int(r.line) < best {
-					best, found = int(r.line), found[:0]
-				}
-				if int(r.line) == best {
-					found = append(found, cand{r.addr, int(r.line), name, u})
+	collect := func(want int) (found []cand, best int) {
+		best = -1
+		for _, u := range f.units {
+			lt, err := f.lineTable(u)
+			if err != nil || lt == nil {
+				continue
+			}
+			var mine []cand
+			for _, s := range lt.all {
+				for _, r := range s.rows {
+					if r.endSeq || !r.isStmt || !r.gdbRow {
+						continue
+					}
+					name := lt.fileName(r.file)
+					if !fileMatches(name, file) {
+						continue
+					}
+					switch {
+					case int(r.line) == want:
+						mine = append(mine, cand{r.addr, name, u})
+					case int(r.line) > want && (best < 0 || int(r.line) < best):
+						best = int(r.line)
+					}
 				}
 			}
+			sort.SliceStable(mine, func(i, j int) bool { return mine[i].addr < mine[j].addr })
+			found = append(found, mine...)
 		}
+		return found, best
 	}
-	if best < 0 {
+	found, best := collect(line)
+	if len(found) == 0 && best >= 0 {
+		line = best
+		found, _ = collect(line)
+	}
+	if len(found) == 0 {
 		return nil, fmt.Errorf("no code at %s:%d", file, line)
 	}
-	sort.Slice(found, func(i, j int) bool { return found[i].addr < found[j].addr })
+	type blockKey struct {
+		u   *unit
+		off uint64
+	}
+	seenBlock := map[blockKey]bool{}
+	seenAddr := map[uint64]bool{}
 	var out []BreakLoc
-	seenFunc := map[string]bool{}
 	for _, c := range found {
-		loc := f.LookupGDB(c.addr)
-		b := BreakLoc{Addr: c.addr, File: c.file, Line: c.line, Unit: c.u.name}
-		if len(loc.Frames) > 0 {
-			b.Func = loc.Frames[0].Func
+		if b, ok := f.blockAt(c.u, c.addr); ok {
+			if seenBlock[blockKey{c.u, b}] {
+				continue
+			}
+			seenBlock[blockKey{c.u, b}] = true
 		}
-		// One location per function (gdb merges the blocks of a line
-		// inside one function into its lowest address).
-		key := b.Func + "\x00" + c.u.name
-		if b.Func != "" && seenFunc[key] {
+		addr := c.addr
+		if fn, ok := f.FuncAt(addr); ok && addr >= fn.Entry {
+			if post := f.AfterPrologue(fn.Entry); addr < post {
+				addr = post
+			}
+		}
+		if seenAddr[addr] {
 			continue
 		}
-		seenFunc[key] = true
+		seenAddr[addr] = true
+		b := BreakLoc{Addr: addr, File: c.file, Line: line, Unit: c.u.name}
+		if loc := f.LookupGDB(addr); len(loc.Frames) > 0 {
+			b.Func = loc.Frames[0].Func
+			if addr != c.addr {
+				b.File, b.Line = loc.Frames[0].File, loc.Frames[0].Line
+			}
+		}
 		out = append(out, b)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Addr < out[j].Addr })
 	return out, nil
 }
 

@@ -89,6 +89,7 @@ const (
 	atGNUAddrBase     = 0x2133
 
 	tagEntryPoint        = 0x03
+	tagLexicalBlock      = 0x0b
 	tagCompileUnit       = 0x11
 	tagInlinedSubroutine = 0x1d
 	tagSubprogram        = 0x2e

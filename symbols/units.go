@@ -34,6 +34,11 @@ type unit struct {
 	funcs    []*function // DIE order
 	byLow    []int       // funcs with ranges, sorted by their lowest address
 	segs     []segment   // funcAt's answers (buildSegments)
+	// lexBlocks are the DW_TAG_lexical_blocks with code; blockSegs, built
+	// on first use, answers blockAt.
+	lexBlocks []lexBlock
+	blockOnce sync.Once
+	blockSegs []segment
 	funcErr  error
 	// hasLoclist: some variable of the unit uses a location list (gdb's
 	// "locations valid" for optimized gcc code: no prologue skipping).
@@ -238,6 +243,11 @@ func (f *File) functions(u *unit) ([]*function, error) {
 	return u.funcs, u.funcErr
 }
 
+type lexBlock struct {
+	off    dwarf.Offset
+	ranges [][2]uint64
+}
+
 // rawName is what a function DIE says about its name (see nameOf).
 type rawName struct {
 	name, linkage       string
@@ -281,6 +291,7 @@ func (f *File) readFunctions(u *unit) error {
 			return fmt.Errorf("unit at %#x: bad abbreviation code %d at %#x", h.off, code, dieOff)
 		}
 		isFunc := a.tag == tagSubprogram || a.tag == tagInlinedSubroutine || a.tag == tagEntryPoint
+		isBlock := a.tag == tagLexicalBlock
 		var (
 			fn              *function
 			rn              *rawName
@@ -295,6 +306,20 @@ func (f *File) readFunctions(u *unit) error {
 			if at.attr == atLocation && (at.form == fSecOffset || at.form == fLoclistx ||
 				h.version < 4 && (at.form == fData4 || at.form == fData8)) {
 				u.hasLoclist = true
+			}
+			if isBlock {
+				switch at.attr {
+				case atLowpc, atHighpc, atRanges:
+					vv := v
+					switch at.attr {
+					case atLowpc:
+						low = &vv
+					case atHighpc:
+						high = &vv
+					default:
+						rngs = &vv
+					}
+				}
 			}
 			if !isFunc {
 				continue
@@ -345,6 +370,11 @@ func (f *File) readFunctions(u *unit) error {
 		}
 		parent := stack[len(stack)-1]
 		cur := parent
+		if isBlock {
+			if rg := c.pcRanges(low, high, rngs); len(rg) > 0 {
+				u.lexBlocks = append(u.lexBlocks, lexBlock{dieOffset(dieOff), rg})
+			}
+		}
 		if isFunc {
 			if fn.inlined {
 				fn.parent = parent
@@ -507,23 +537,41 @@ type segment struct {
 
 // buildSegments flattens the unit's (nested) function ranges into
 // disjoint segments labelled with funcAt's answer, so a lookup is one
-// binary search: a sweep over the range boundaries with the active
-// ranges in a heap ordered by length, then by later DIE.
+// binary search.
 func (u *unit) buildSegments() {
+	var items []segItem
+	for _, i := range u.byLow {
+		items = append(items, segItem{u.funcs[i].ranges, i})
+	}
+	u.segs = flatten(items)
+}
+
+// segItem is one thing with address ranges; a larger id is the later
+// DIE, which wins among equal ranges (binutils and gdb take the inner).
+type segItem struct {
+	ranges [][2]uint64
+	id     int
+}
+
+// flatten turns nested ranges into disjoint segments labelled with the
+// item whose range is the smallest containing them: a sweep over the
+// range boundaries with the active ranges in a heap ordered by length,
+// then by id.
+func flatten(items []segItem) []segment {
 	type rng struct {
 		lo, hi uint64
 		fi     int
 	}
 	var rs []rng
 	var bounds []uint64
-	for _, i := range u.byLow {
-		for _, x := range u.funcs[i].ranges {
-			rs = append(rs, rng{x[0], x[1], i})
+	for _, it := range items {
+		for _, x := range it.ranges {
+			rs = append(rs, rng{x[0], x[1], it.id})
 			bounds = append(bounds, x[0], x[1])
 		}
 	}
 	if len(rs) == 0 {
-		return
+		return nil
 	}
 	sort.Slice(rs, func(i, j int) bool { return rs[i].lo < rs[j].lo })
 	sort.Slice(bounds, func(i, j int) bool { return bounds[i] < bounds[j] })
@@ -562,6 +610,7 @@ func (u *unit) buildSegments() {
 			i = m
 		}
 	}
+	var segs []segment
 	next := 0
 	for k, b := range bounds {
 		if k > 0 && b == bounds[k-1] {
@@ -578,11 +627,37 @@ func (u *unit) buildSegments() {
 		if len(heap) > 0 {
 			fi = int32(heap[0].fi)
 		}
-		if n := len(u.segs); n > 0 && u.segs[n-1].fi == fi {
+		if n := len(segs); n > 0 && segs[n-1].fi == fi {
 			continue
 		}
-		u.segs = append(u.segs, segment{b, fi})
+		segs = append(segs, segment{b, fi})
 	}
+	return segs
+}
+
+// blockAt identifies gdb's innermost block at addr (function, inlined
+// subroutine or lexical block) by its DIE offset; ok is false outside
+// every block.
+func (f *File) blockAt(u *unit, addr uint64) (uint64, bool) {
+	f.functions(u)
+	u.blockOnce.Do(func() {
+		var items []segItem
+		for _, fn := range u.funcs {
+			if len(fn.ranges) > 0 {
+				items = append(items, segItem{fn.ranges, int(fn.off)})
+			}
+		}
+		for _, b := range u.lexBlocks {
+			items = append(items, segItem{b.ranges, int(b.off)})
+		}
+		u.blockSegs = flatten(items)
+	})
+	seg := u.blockSegs
+	i := sort.Search(len(seg), func(i int) bool { return seg[i].lo > addr }) - 1
+	if i < 0 || seg[i].fi < 0 {
+		return 0, false
+	}
+	return uint64(seg[i].fi), true
 }
 
 // frameBaseExpr reads a function's DW_AT_frame_base expression.
