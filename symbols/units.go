@@ -39,7 +39,7 @@ type unit struct {
 	lexBlocks []lexBlock
 	blockOnce sync.Once
 	blockSegs []segment
-	funcErr  error
+	funcErr   error
 	// hasLoclist: some variable of the unit uses a location list (gdb's
 	// "locations valid" for optimized gcc code: no prologue skipping).
 	hasLoclist bool
