@@ -14,6 +14,10 @@
 //	bps, err := f.Breakpoints("net.c:42")  // or "main": addresses like gdb's break, ambiguous names all listed
 //	bt := f.Unwind(regs, mem)              // CFI (.eh_frame + .debug_frame), rbp fallback, exception frames
 //	args, locals, err := f.FrameVars(bt.Frames, 0, 0, mem) // formatted like gdb's info args/locals
+//	v, err := f.Eval("s->pts[1].x", bt.Frames, 0, 0, mem) // like gdb's print; f.Children(v, mem, 100) expands it
+//	li, ok := f.LineAt(pc)                 // row, is_stmt and the step range [Lo, Hi) of its line
+//	fn, ok := f.FuncAt(pc); f.AfterPrologue(fn.Entry); f.IsStmtStart(pc)
+//	insns, err := f.Disassemble(lo, hi, mem, symbols.ATT) // objdump's text; DisassembleSource for mixed mode
 //	symbols.WriteCrashReport(w, f, symbols.Crash{...}, symbols.ReportOptions{})
 //	f.Symbolize(os.Stdout, os.Stdin, args, symbols.Addr2lineOptions{Functions: true, Inlines: true})
 //
