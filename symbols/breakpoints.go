@@ -207,7 +207,7 @@ func (f *File) skipPrologue(start, size uint64) uint64 {
 			continue
 		}
 		for _, s := range lt.all {
-			if len(s.sorted) > 0 && s.sorted[0].addr <= start && start < s.sorted[len(s.sorted)-1].addr {
+			if len(s.gdbRows()) > 0 && s.gdbRows()[0].addr <= start && start < s.gdbRows()[len(s.gdbRows())-1].addr {
 				seq = s
 				break
 			}
@@ -226,7 +226,7 @@ func (f *File) skipPrologue(start, size uint64) uint64 {
 			return start
 		}
 	}
-	for _, x := range seq.sorted {
+	for _, x := range seq.gdbRows() {
 		if x.addr > start && x.addr < end && x.prologueEnd {
 			return x.addr
 		}
@@ -250,7 +250,7 @@ func (f *File) skipPrologue(start, size uint64) uint64 {
 		return start
 	}
 	// In the middle of a row: go to the next row's address.
-	rows := seq.sorted
+	rows := seq.gdbRows()
 	j := sort.Search(len(rows), func(j int) bool { return rows[j].addr > pc }) - 1
 	if j >= 0 && rows[j].addr != pc {
 		for k := j + 1; k < len(rows); k++ {

@@ -39,7 +39,7 @@ func (f *File) LineAt(pc uint64) (li LineInfo, ok bool) {
 		if seq == nil {
 			continue
 		}
-		rows := seq.sorted
+		rows := seq.gdbRows()
 		r := rows[j]
 		li = LineInfo{File: lt.fileName(r.file), Line: int(r.line), Column: int(r.col), IsStmt: r.isStmt, RowAddr: r.addr}
 		// Walk the address groups (rows sharing an address) around pc;
@@ -94,7 +94,7 @@ func (t *lineTable) rowIndex(addr uint64) (*lineSeq, int) {
 		return nil, 0
 	}
 	s := t.seqs[i]
-	rows := s.sorted
+	rows := s.gdbRows()
 	j := sort.Search(len(rows), func(j int) bool { return rows[j].addr > addr }) - 1
 	if j < 0 || rows[j].endSeq {
 		return nil, 0
@@ -131,7 +131,7 @@ func (f *File) IsStmtStart(pc uint64) bool {
 			continue
 		}
 		for _, s := range lt.all {
-			rows := s.sorted
+			rows := s.gdbRows()
 			if len(rows) == 0 || pc < rows[0].addr || pc >= rows[len(rows)-1].addr {
 				continue
 			}

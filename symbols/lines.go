@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // lineRow is one row of a DWARF line-number matrix (DWARF 5, 6.2.2).
@@ -33,8 +34,20 @@ type lineSeq struct {
 	// lookup is the BFD view: sorted by address, consecutive rows at the
 	// same address collapsed to the last one (binutils dwarf2.c add_line_info).
 	lookup []lineRow
-	// sorted is rows stably sorted by address, duplicates kept (gdb's view).
-	sorted []lineRow
+	// sorted is rows stably sorted by address, duplicates kept (gdb's
+	// view), made on first use (addr2line's view does not need it).
+	sortOnce sync.Once
+	sorted   []lineRow
+}
+
+// gdbRows returns the sequence's rows stably sorted by address.
+func (s *lineSeq) gdbRows() []lineRow {
+	s.sortOnce.Do(func() {
+		rows := append([]lineRow(nil), s.rows...)
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].addr < rows[j].addr })
+		s.sorted = rows
+	})
+	return s.sorted
 }
 
 func (s *lineSeq) high() uint64 { return s.lookup[len(s.lookup)-1].addr }
@@ -415,7 +428,6 @@ func (t *lineTable) index() {
 		rows := make([]lineRow, len(s.rows))
 		copy(rows, s.rows)
 		sort.SliceStable(rows, func(i, j int) bool { return rows[i].addr < rows[j].addr })
-		s.sorted = append([]lineRow(nil), rows...)
 		out := rows[:0]
 		for _, rw := range rows {
 			if n := len(out); n > 0 && out[n-1].addr == rw.addr && out[n-1].endSeq == rw.endSeq {
@@ -447,9 +459,7 @@ func (t *lineTable) index() {
 				continue // nested
 			}
 			// Overlapping: BFD trims the low end.
-			c := *s
-			c.low = lastHigh
-			s = &c
+			s = &lineSeq{low: lastHigh, rows: s.rows, lookup: s.lookup}
 		}
 		lastHigh = s.high()
 		out = append(out, s)
@@ -480,7 +490,7 @@ func (t *lineTable) findStmt(addr uint64) (lineRow, bool) {
 	if s == nil {
 		return lineRow{}, false
 	}
-	return s.sorted[j], true
+	return s.gdbRows()[j], true
 }
 
 func (t *lineTable) fileName(i uint32) string {
