@@ -19,7 +19,7 @@ func newDebugCmd() *cobra.Command {
 		Use:   "debug (--attach HOST:PORT --elf FILE | --domain NAME [--connect URI])",
 		Short: "Open the workbench on a running guest: any GDB stub, or a libvirt domain",
 		Long: "debug opens the same workbench as dev on a guest ukw did not boot:\n" +
-			"  --attach HOST:PORT  any GDB remote stub (ukw run --gdb, qemu -s -S, ...), with\n" +
+			"  --attach HOST:PORT  any GDB remote stub (ukw's own, QEMU's -s -S, ...), with\n" +
 			"                      --elf FILE, the kernel's ELF with DWARF, for symbols;\n" +
 			"  --domain NAME       a running libvirt domain (ukw-booted or with a -gdb stub) at\n" +
 			"                      --connect URI; --elf defaults to the ELF ukw recorded for it.\n" +
