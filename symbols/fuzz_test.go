@@ -34,6 +34,21 @@ func exercise(fl *File) {
 	}
 	fl.Breakpoints("main")
 	fl.Breakpoints("prog.c:40")
+	fl.Breakpoints("prog.h:34")
+	for _, a := range []uint64{0x401000, 0x401136, 0x401200} {
+		fl.LineAt(a)
+		fl.IsStmtStart(a)
+		if fn, ok := fl.FuncAt(a); ok {
+			fl.AfterPrologue(fn.Entry)
+			fl.DisassembleSource(fn.Lo, fn.Lo+64, fl, ATT)
+		}
+	}
+	if len(bt.Frames) > 0 {
+		if v, err := fl.Eval("s->pts[1].x + counter", bt.Frames, 0, 0, fl); err == nil {
+			fl.Children(v, fl, 10)
+		}
+	}
+	fl.Eval("global_counter + sizeof(struct shape)", nil, 0, 0, fl)
 	fl.Symbolize(io.Discard, bytes.NewReader(nil), []string{"0x401000", "0"}, Addr2lineOptions{Functions: true, Inlines: true})
 }
 
