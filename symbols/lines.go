@@ -40,11 +40,22 @@ type lineSeq struct {
 	sorted   []lineRow
 }
 
+// sortRows sorts rows stably by address; DWARF sequences are almost
+// always in address order already (DWARF 5, 6.2.5.1), so check first.
+func sortRows(rows []lineRow) {
+	for i := 1; i < len(rows); i++ {
+		if rows[i].addr < rows[i-1].addr {
+			sort.SliceStable(rows, func(i, j int) bool { return rows[i].addr < rows[j].addr })
+			return
+		}
+	}
+}
+
 // gdbRows returns the sequence's rows stably sorted by address.
 func (s *lineSeq) gdbRows() []lineRow {
 	s.sortOnce.Do(func() {
 		rows := append([]lineRow(nil), s.rows...)
-		sort.SliceStable(rows, func(i, j int) bool { return rows[i].addr < rows[j].addr })
+		sortRows(rows)
 		s.sorted = rows
 	})
 	return s.sorted
@@ -284,17 +295,21 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 		}
 	}
 	reset()
+	// All rows go into one array (a row takes at least one byte of the
+	// program, usually two or three); each sequence is a slice of it.
+	all := make([]lineRow, 0, (len(r.b)-progStart)/3+16)
+	seqStart := 0
 	emit := func() {
 		row.disc = disc
 		row.nzDisc = lineNZ
 		if seq == nil {
 			seq = &lineSeq{low: row.addr}
+			seqStart = len(all)
 		}
-		seq.rows = append(seq.rows, row)
+		all = append(all, row)
 		if row.endSeq {
-			if len(seq.rows) > 1 || true {
-				t.all = append(t.all, seq)
-			}
+			seq.rows = all[seqStart:len(all):len(all)]
+			t.all = append(t.all, seq)
 			seq = nil
 		}
 		disc = 0
@@ -427,7 +442,7 @@ func (t *lineTable) index() {
 		markGDBRows(s.rows)
 		rows := make([]lineRow, len(s.rows))
 		copy(rows, s.rows)
-		sort.SliceStable(rows, func(i, j int) bool { return rows[i].addr < rows[j].addr })
+		sortRows(rows)
 		out := rows[:0]
 		for _, rw := range rows {
 			if n := len(out); n > 0 && out[n-1].addr == rw.addr && out[n-1].endSeq == rw.endSeq {
