@@ -143,6 +143,18 @@ static const char *scan(const char *q)
 	}
 }
 
+/* dec is the common conversion, a plain %d/%u/%zu of a non-negative
+ * value, without number()'s generality. */
+static inline __attribute__((always_inline)) void dec(struct sink *k, uint64_t v)
+{
+	char tmp[20], *d = tmp + sizeof tmp;
+	do {
+		*--d = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	emit(k, d, (size_t)(tmp + sizeof tmp - d));
+}
+
 static void format(struct sink *k, const char *f, va_list ap)
 {
 	for (;;) {
@@ -209,7 +221,10 @@ static void format(struct sink *k, const char *f, va_list ap)
 			s = len >= 1 ? va_arg(ap, long) : va_arg(ap, int);
 			if (len == -1) s = (short)s;
 			if (len <= -2) s = (signed char)s;
-			number(k, s < 0 ? -(uint64_t)s : (uint64_t)s, s < 0, 10, 0, flags, width, prec);
+			if (s >= 0 && !(flags | width) && prec < 0)
+				dec(k, (uint64_t)s);
+			else
+				number(k, s < 0 ? -(uint64_t)s : (uint64_t)s, s < 0, 10, 0, flags, width, prec);
 			break;
 		case 'u':
 		case 'x':
@@ -218,7 +233,10 @@ static void format(struct sink *k, const char *f, va_list ap)
 			u = len >= 1 ? va_arg(ap, unsigned long) : va_arg(ap, unsigned int);
 			if (len == -1) u = (unsigned short)u;
 			if (len <= -2) u = (unsigned char)u;
-			number(k, u, 0, *f == 'u' ? 10 : *f == 'o' ? 8 : 16, *f == 'X', flags, width, prec);
+			if (*f == 'u' && !(flags | width) && prec < 0)
+				dec(k, u);
+			else
+				number(k, u, 0, *f == 'u' ? 10 : *f == 'o' ? 8 : 16, *f == 'X', flags, width, prec);
 			break;
 		case 'p':
 			u = (uint64_t)va_arg(ap, void *);
