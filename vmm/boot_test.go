@@ -37,3 +37,27 @@ func TestBootPlainELF64(t *testing.T) {
 	r := boot(t, img, "4", nil)
 	wantExit(t, r, guest.ExitPort, 4)
 }
+
+// TestIRQChipOnlyForOtherKernels: an image with the ukw note boots
+// without KVM's in-kernel irqchip (no "irqchip" mark, and a hlt exits to
+// user space at once: halted); the same code as a plain ELF64 gets one.
+func TestIRQChipOnlyForOtherKernels(t *testing.T) {
+	hasMark := func(m *Machine) bool {
+		for _, mk := range m.Timeline() {
+			if mk.Name == "irqchip" {
+				return true
+			}
+		}
+		return false
+	}
+	ukw := newMachine(t, guest.Config{Image: buildGuest(t, "guest64.S", "elf64"), Cmdline: "h"})
+	if hasMark(ukw) || ukw.v.irqchip || ukw.v.dev.pit == nil {
+		t.Fatalf("ukw image: irqchip mark %v, irqchip %v, user-space PIT %v", hasMark(ukw), ukw.v.irqchip, ukw.v.dev.pit != nil)
+	}
+	wantExit(t, runToEnd(t, ukw, false), guest.ExitHalted, 0)
+	plain := newMachine(t, guest.Config{Image: buildGuest(t, "guest64.S", "elf64", "PLAIN"), Cmdline: "4"})
+	if !hasMark(plain) || !plain.v.irqchip || plain.v.dev.pit != nil {
+		t.Fatalf("plain ELF64: irqchip mark %v, irqchip %v, user-space PIT %v", hasMark(plain), plain.v.irqchip, plain.v.dev.pit != nil)
+	}
+	wantExit(t, runToEnd(t, plain, false), guest.ExitPort, 4)
+}
