@@ -186,7 +186,24 @@ func (c *Client) exchange(payload string, out *[]byte) ([]byte, error) {
 	}
 }
 
-func (c *Client) ask(payload string) ([]byte, error) { return c.exchange(payload, nil) }
+// ask sends a query and returns its reply. A stop reply the stub sends
+// unasked (QEMU reports the stop a connecting debugger caused) is not the
+// answer to a query and is skipped, except for the halt-reason query "?".
+func (c *Client) ask(payload string) ([]byte, error) {
+	p, err := c.exchange(payload, nil)
+	for err == nil && payload != "?" && isStopReply(p) {
+		p, err = c.recv(c.opt.Timeout) // a stray stop reply came first; the answer follows
+	}
+	return p, err
+}
+
+// isStopReply reports whether p is a stop reply packet ("T05...", "S05";
+// GDB manual E.3 "Stop Reply Packets"); no query reply has that shape.
+func isStopReply(p []byte) bool {
+	return len(p) >= 3 && (p[0] == 'T' || p[0] == 'S') && isHex(p[1]) && isHex(p[2])
+}
+
+func isHex(b byte) bool { return b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' }
 
 // replyErr turns an ‘E NN’ reply into an error.
 func replyErr(what string, p []byte) error {
