@@ -24,17 +24,24 @@ type PlainOptions struct {
 // Like gdb in batch mode it paces the input: it reads the first command
 // once the first guest has stopped or ended, a run command (continue, step,
 // next, finish, …) waits for the next stop or end, and any other command
-// for its answer. It returns when the session's events end.
+// for its answer. At the end of a script the session quits; without any
+// command (stdin at /dev/null) it runs on, watching and reloading. It
+// returns when the session's events end, with an error if it failed.
 func RunPlain(s *Session, in io.Reader, out io.Writer, o PlainOptions) error {
 	var mu sync.Mutex
 	pw := &plainWriter{w: bufio.NewWriter(out), o: o}
 	settled := make(chan struct{}, 1)  // a stop, exit, fault or failure
 	answered := make(chan struct{}, 1) // an answer to a non-run command
 	refused := make(chan struct{}, 1)  // an error answer
+	started := make(chan struct{}, 1)  // running with no breakpoint to wait for
 	if in != nil {
 		go func() {
-			wait(settled, 0)
+			select { // the first command waits for the first stop, unless nothing will stop the guest
+			case <-settled:
+			case <-started:
+			}
 			sc := bufio.NewScanner(in)
+			ran := 0
 			for sc.Scan() {
 				line := strings.TrimSpace(sc.Text())
 				if line == "" || strings.HasPrefix(line, "#") {
@@ -63,9 +70,18 @@ func RunPlain(s *Session, in io.Reader, out io.Writer, o PlainOptions) error {
 				} else {
 					wait(answered, 5*time.Second)
 				}
+				ran++
+			}
+			// A script ends the session when it ends, as gdb's batch mode
+			// does; with no command at all (stdin at /dev/null) the loop
+			// keeps watching and reloading headless.
+			if ran > 0 {
+				s.Send(Quit{})
 			}
 		}()
 	}
+	var last StateEvent
+	breakpoints := 0
 	for e := range s.Events() {
 		mu.Lock()
 		pw.write(e)
@@ -73,18 +89,29 @@ func RunPlain(s *Session, in io.Reader, out io.Writer, o PlainOptions) error {
 		mu.Unlock()
 		switch e := e.(type) {
 		case StateEvent:
+			last = e
 			switch e.State {
 			case StateStopped, StateExited, StateFaulted, StateFailed:
 				signal(settled)
+			case StateRunning:
+				if breakpoints == 0 {
+					signal(started)
+				}
 			}
+		case BreakpointsEvent:
+			breakpoints = len(e.List)
+			signal(answered)
 		case OutputEvent:
 			signal(answered)
 			if e.Error {
 				signal(refused)
 			}
-		case FrameEvent, MemoryEvent, LayersEvent, SourceEvent, DisasmEvent, BreakpointsEvent:
+		case FrameEvent, MemoryEvent, LayersEvent, SourceEvent, DisasmEvent:
 			signal(answered)
 		}
+	}
+	if last.State == StateFailed {
+		return fmt.Errorf("session failed: %s", last.Detail)
 	}
 	return nil
 }
