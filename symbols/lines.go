@@ -482,6 +482,22 @@ func (t *lineTable) index() {
 	t.seqs = out
 }
 
+// findRange is find that also returns the addresses [lo, hi) for which
+// the answer is the same row.
+func (t *lineTable) findRange(addr uint64) (lineRow, uint64, uint64, bool) {
+	i := sort.Search(len(t.seqs), func(i int) bool { return t.seqs[i].high() > addr })
+	if i == len(t.seqs) || addr < t.seqs[i].low {
+		return lineRow{}, 0, 0, false
+	}
+	s := t.seqs[i]
+	rows := s.lookup
+	j := sort.Search(len(rows), func(j int) bool { return rows[j].addr > addr }) - 1
+	if j < 0 || j+1 >= len(rows) || rows[j].endSeq {
+		return lineRow{}, 0, 0, false
+	}
+	return rows[j], max(rows[j].addr, s.low), rows[j+1].addr, true
+}
+
 // find returns the row covering addr the way binutils'
 // lookup_address_in_line_info_table does.
 func (t *lineTable) find(addr uint64) (lineRow, bool) {

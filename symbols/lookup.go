@@ -75,6 +75,18 @@ type bfdState struct {
 	sym    *Symbol
 	secIdx int
 	size   uint64
+
+	// Answers valid for an address range, reused while a run of nearby
+	// addresses stays inside it (Symbolize's input is often sorted).
+	secLo, secHi uint64 // an allocated section
+	uLo, uHi     uint64 // unitsFor
+	units        []*unit
+	fu           *unit // funcAt for this unit
+	fLo, fHi     uint64
+	fi           int
+	lt           *lineTable // find for this table
+	rLo, rHi     uint64
+	row          lineRow
 }
 
 // symbolFor is findFunction through st's cache (when st is not nil).
@@ -109,20 +121,50 @@ func (f *File) lookupInto(addr uint64, st *bfdState, gdb bool, buf []SourceFrame
 			loc.Symbol, loc.Offset = s.Name, off
 		}
 	}
-	if _, ok := f.SectionAt(addr); !ok {
+	if st != nil && addr >= st.secLo && addr < st.secHi {
+		// same section as the last address
+	} else if sec, ok := f.SectionAt(addr); !ok {
 		return loc
+	} else if st != nil {
+		st.secLo, st.secHi = sec.Addr, sec.Addr+sec.Size
 	}
 	if f.hasDW {
-		for _, u := range f.unitsFor(addr) {
-			fi := f.funcAt(u, addr)
+		var units []*unit
+		if st != nil && addr >= st.uLo && addr < st.uHi {
+			units = st.units
+		} else {
+			var lo, hi uint64
+			units, lo, hi = f.unitsRange(addr)
+			if st != nil {
+				st.units, st.uLo, st.uHi = units, lo, hi
+			}
+		}
+		for _, u := range units {
+			var fi int
+			if st != nil && u == st.fu && addr >= st.fLo && addr < st.fHi {
+				fi = st.fi
+			} else {
+				var lo, hi uint64
+				fi, lo, hi = f.funcRange(u, addr)
+				if st != nil {
+					st.fu, st.fi, st.fLo, st.fHi = u, fi, lo, hi
+				}
+			}
 			lt, _ := f.lineTable(u)
 			var row lineRow
 			lineOK := false
 			if lt != nil {
-				if gdb {
+				switch {
+				case gdb:
 					row, lineOK = lt.findStmt(addr)
-				} else {
-					row, lineOK = lt.find(addr)
+				case st != nil && lt == st.lt && addr >= st.rLo && addr < st.rHi:
+					row, lineOK = st.row, true
+				default:
+					var lo, hi uint64
+					row, lo, hi, lineOK = lt.findRange(addr)
+					if st != nil && lineOK {
+						st.lt, st.row, st.rLo, st.rHi = lt, row, lo, hi
+					}
 				}
 			}
 			if fi < 0 && !lineOK {

@@ -165,6 +165,25 @@ func (f *File) unitsFor(addr uint64) []*unit {
 	return seg[i].units
 }
 
+// unitsRange is unitsFor with the address range [lo, hi) the answer
+// holds for.
+func (f *File) unitsRange(addr uint64) ([]*unit, uint64, uint64) {
+	seg := f.unitSegs
+	i := sort.Search(len(seg), func(i int) bool { return seg[i].lo > addr }) - 1
+	hi := ^uint64(0)
+	if i+1 < len(seg) {
+		hi = seg[i+1].lo
+	}
+	if i < 0 {
+		lo := uint64(0)
+		if len(seg) > 0 {
+			hi = seg[0].lo
+		}
+		return f.noRange, lo, hi
+	}
+	return seg[i].units, seg[i].lo, hi
+}
+
 // unitSeg: from lo up to the next unitSeg's lo, unitsFor answers units.
 type unitSeg struct {
 	lo    uint64
@@ -271,6 +290,7 @@ func (f *File) readFunctions(u *unit) error {
 	c := &unitCtx{f: f, h: h, u: u, strBase: u.strBase}
 	r := &rbuf{b: f.sec.info[:h.end], off: int(h.dieOff)}
 	raw := map[uint64]*rawName{}
+	skips := skipTable{}
 	// stack of enclosing function indices per DIE depth (-1 = none)
 	var stack []int
 	for r.err == nil && r.off < len(r.b) {
@@ -292,6 +312,29 @@ func (f *File) readFunctions(u *unit) error {
 		}
 		isFunc := a.tag == tagSubprogram || a.tag == tagInlinedSubroutine || a.tag == tagEntryPoint
 		isBlock := a.tag == tagLexicalBlock
+		if !isFunc && !isBlock && stack != nil {
+			// Most DIEs: only whether a location is a location list
+			// matters; their attributes are skipped, in one step when
+			// all forms have a fixed size.
+			sk := skips.of(a, h)
+			if sk.loclist {
+				u.hasLoclist = true
+			}
+			if sk.size >= 0 {
+				r.off += sk.size
+				if r.off > len(r.b) {
+					r.fail()
+				}
+			} else {
+				for _, at := range a.attrs {
+					readAttr(r, h, at.form, at.implicit)
+				}
+			}
+			if a.children {
+				stack = append(stack, stack[len(stack)-1])
+			}
+			continue
+		}
 		var (
 			fn              *function
 			rn              *rawName
@@ -529,6 +572,25 @@ func (f *File) funcAt(u *unit, addr uint64) int {
 	return int(seg[i].fi)
 }
 
+// funcRange is funcAt with the address range [lo, hi) the answer holds
+// for.
+func (f *File) funcRange(u *unit, addr uint64) (int, uint64, uint64) {
+	f.functions(u)
+	seg := u.segs
+	i := sort.Search(len(seg), func(i int) bool { return seg[i].lo > addr }) - 1
+	hi := ^uint64(0)
+	if i+1 < len(seg) {
+		hi = seg[i+1].lo
+	}
+	if i < 0 {
+		if len(seg) > 0 {
+			hi = seg[0].lo
+		}
+		return -1, 0, hi
+	}
+	return int(seg[i].fi), seg[i].lo, hi
+}
+
 // segment: from lo up to the next segment's lo, funcAt answers fi.
 type segment struct {
 	lo uint64
@@ -668,4 +730,67 @@ func (f *File) frameBaseExpr(fn *function) ([]byte, bool) {
 	}
 	fb, ok := e.Val(dwarf.AttrFrameBase).([]byte)
 	return fb, ok
+}
+
+// skipInfo says how to pass over a DIE of one abbreviation: size is the
+// fixed byte size of its attributes (-1 when a form has a variable size);
+// loclist says one of them is a location list.
+type skipInfo struct {
+	size    int
+	loclist bool
+}
+
+// skipTable caches skipInfo per abbreviation for one unit.
+type skipTable map[*abbrev]skipInfo
+
+func (t skipTable) of(a *abbrev, h *cuHeader) skipInfo {
+	if sk, ok := t[a]; ok {
+		return sk
+	}
+	sk := skipInfo{}
+	for _, at := range a.attrs {
+		if at.attr == atLocation && (at.form == fSecOffset || at.form == fLoclistx ||
+			h.version < 4 && (at.form == fData4 || at.form == fData8)) {
+			sk.loclist = true
+		}
+		n := formSize(at.form, h)
+		if n < 0 || sk.size < 0 {
+			sk.size = -1
+			continue
+		}
+		sk.size += n
+	}
+	t[a] = sk
+	return sk
+}
+
+// formSize is the encoded size of a fixed-size form, -1 for the others
+// (DWARF 5, 7.5.6).
+func formSize(form uint64, h *cuHeader) int {
+	switch form {
+	case fFlagPresent, fImplicitConst:
+		return 0
+	case fData1, fRef1, fFlag, fStrx1, fAddrx1:
+		return 1
+	case fData2, fRef2, fStrx2, fAddrx2:
+		return 2
+	case fStrx3, fAddrx3:
+		return 3
+	case fData4, fRef4, fStrx4, fAddrx4, fRefSup4:
+		return 4
+	case fData8, fRef8, fRefSig8, fRefSup8:
+		return 8
+	case fData16:
+		return 16
+	case fAddr:
+		return h.addrSize
+	case fStrp, fLineStrp, fSecOffset, fStrpSup, fGNURefAlt, fGNUStrpAlt:
+		return h.offSize
+	case fRefAddr:
+		if h.version <= 2 {
+			return h.addrSize
+		}
+		return h.offSize
+	}
+	return -1
 }
