@@ -97,6 +97,7 @@ printf "  %-44s %8s\n" "rest of Run (reports, stats)" "$(ms "$(med b.rest)")"
 echo
 echo "guest instructions (ukw run --count-instructions, single-stepped):"
 "$bin" run "$elf" --cmdline "hello world" --count-instructions --stats 2>&1 >/dev/null | grep -E "guest instructions" | sed 's/^ */  /'
+echo "guest exits (ukw run --stats): $(awk '/^  exits /{print $2}' "$tmp/last.stats")"
 echo
 echo "memory: peak RSS of ukw run $(med b.rss) KiB; VMM beyond the resident guest RAM $(med b.beyond) KiB (goal <= 16384)"
 echo

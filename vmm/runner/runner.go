@@ -51,6 +51,7 @@ type Stats struct {
 	Build        int64        `json:"build_us,omitempty"`
 	Marks        []StatMark   `json:"timeline"`
 	Teardown     int64        `json:"teardown_us"`                 // closing the machine (the VM's file descriptors, guest RAM)
+	Exits        uint64       `json:"exits,omitempty"`             // KVM_RUN returns (backends that count them)
 	PeakRSS      uint64       `json:"peak_rss_kib,omitempty"`      // this process's VmHWM at the guest's end
 	GuestRSS     uint64       `json:"guest_ram_rss_kib,omitempty"` // guest RAM resident then (backends that map it here)
 	Total        int64        `json:"total_us"`                    // Run from start to end, teardown included; process start excluded
@@ -211,6 +212,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 		for _, mk := range tl.Timeline() {
 			stats.Marks = append(stats.Marks, StatMark{Name: mk.Name, US: mk.At.Microseconds()})
 		}
+	}
+	if x, ok := m.(exitCounter); ok {
+		stats.Exits = x.Exits()
 	}
 	if o.Stats {
 		stats.PeakRSS = peakRSS()
@@ -390,6 +394,9 @@ func writeStats(w io.Writer, s *Stats, asJSON bool) {
 		fmt.Fprintf(w, "  %-20s %8d µs\n", mk.Name, mk.US)
 	}
 	fmt.Fprintf(w, "  %-20s %8d µs (closing the VM)\n", "teardown", s.Teardown)
+	if s.Exits > 0 {
+		fmt.Fprintf(w, "  %-20s %8d\n", "exits", s.Exits)
+	}
 	if s.PeakRSS > 0 {
 		fmt.Fprintf(w, "  %-20s %8d KiB", "peak RSS", s.PeakRSS)
 		if s.GuestRSS > 0 && s.GuestRSS < s.PeakRSS {
@@ -402,6 +409,11 @@ func writeStats(w io.Writer, s *Stats, asJSON bool) {
 		fmt.Fprintf(w, "  %-20s %8d (single-stepped)\n", "guest instructions", s.Instructions)
 	}
 	fmt.Fprintf(w, "  %-20s %s, status %d\n", "outcome", s.Outcome, s.Status)
+}
+
+// exitCounter is a machine that counts its guest exits (vmm.Machine).
+type exitCounter interface {
+	Exits() uint64
 }
 
 // ramResident is a machine that maps guest RAM in this process and can
