@@ -47,6 +47,7 @@ breakdown() {
 	echo $((exit_ - first)) >>"$tmp/b.guest"
 	echo "$down" >>"$tmp/b.down"
 	echo $((total - exit_ - down)) >>"$tmp/b.rest"
+	echo "$total" >>"$tmp/b.total"
 	echo "$rss" >>"$tmp/b.rss"
 	echo "${beyond:-0}" >>"$tmp/b.beyond"
 }
@@ -94,6 +95,7 @@ printf "  %-44s %8s\n" "hand-off to the first guest instruction" "$(ms "$(med b.
 printf "  %-44s %8s\n" "guest (first instruction .. exit)" "$(ms "$(med b.guest)")"
 printf "  %-44s %8s\n" "teardown (closing the VM)" "$(ms "$(med b.down)")"
 printf "  %-44s %8s\n" "rest of Run (reports, stats)" "$(ms "$(med b.rest)")"
+printf "  %-44s %8s\n" "Run's own total (all but process start, exit)" "$(ms "$(med b.total)")"
 echo
 echo "guest instructions (ukw run --count-instructions, single-stepped):"
 "$bin" run "$elf" --cmdline "hello world" --count-instructions --stats 2>&1 >/dev/null | grep -E "guest instructions" | sed 's/^ */  /'
