@@ -15,6 +15,10 @@ import (
 type bpt struct {
 	Breakpoint
 	size int // watched bytes, for watchpoints
+	// soft marks a write watchpoint the backend cannot do: the session
+	// single-steps the guest and compares old, the last value seen.
+	soft bool
+	old  []byte
 }
 
 // slotKey identifies one breakpoint inserted into the machine.
@@ -157,11 +161,17 @@ func (l *loop) resolve(bp *bpt) {
 func (l *loop) applyBreakpoints() {
 	for _, bp := range l.bps.list {
 		l.resolve(bp)
+		bp.soft = false
 		if !bp.Enabled {
 			continue
 		}
 		for _, k := range bp.keys() {
-			if err := l.insert(k); err != nil {
+			err := l.insert(k)
+			switch {
+			case err == nil:
+			case errors.Is(err, guest.ErrUnsupported) && bp.Kind == guest.WatchWrite:
+				l.makeSoft(bp)
+			default:
 				bp.Err = fmt.Sprintf("cannot insert at %#x: %v", k.addr, err)
 			}
 		}
@@ -246,19 +256,26 @@ func (l *loop) addBreakpoint(spec string, kind guest.BreakKind, temp bool) {
 	if bp.Err == "" && l.m != nil {
 		l.whileStopped(func() {
 			for _, k := range bp.keys() {
-				if err := l.insert(k); err != nil {
+				err := l.insert(k)
+				switch {
+				case err == nil:
+				case errors.Is(err, guest.ErrUnsupported) && kind == guest.WatchWrite:
+					l.makeSoft(bp)
+				case errors.Is(err, guest.ErrUnsupported) && kind.IsWatch():
+					bp.Err = "this backend cannot watch reads, and software watchpoints only see writes"
+				default:
 					bp.Err = fmt.Sprintf("cannot insert at %#x: %v", k.addr, err)
-					if errors.Is(err, guest.ErrUnsupported) && kind.IsWatch() {
-						bp.Err = "this backend cannot do watchpoints: " + err.Error()
-					}
 				}
 			}
 			l.emitBreakpoints()
 		})
 	}
 	word := "Breakpoint"
-	if kind.IsWatch() {
-		word = "Watchpoint"
+	switch {
+	case bp.soft:
+		word = "Software watchpoint"
+	case kind.IsWatch():
+		word = "Hardware watchpoint"
 	}
 	switch {
 	case bp.Err != "":

@@ -1,5 +1,7 @@
 package session
 
+import "time"
+
 // Command is a request to the session loop. Send never blocks; the answer,
 // if any, is one or more Events.
 type Command interface{ isCommand() }
@@ -51,8 +53,12 @@ type (
 		Format byte // 'x', 'd', 'u', 'c', 's', 'i' (instructions)
 		Size   byte // 'b', 'h', 'w', 'g'
 	}
-	// SelectFrame makes frame Index the selected one (FrameEvent answers).
-	SelectFrame struct{ Index int }
+	// SelectFrame makes frame Index the selected one (FrameEvent answers);
+	// with Relative, Index counts from the selected frame (up: +1, down: -1).
+	SelectFrame struct {
+		Index    int
+		Relative bool
+	}
 	// ReadMemory reads Len bytes at an address expression for the memory pane.
 	ReadMemory struct {
 		Expr string // "0x1000", "$rsp", "&counter", "main"
@@ -83,6 +89,20 @@ type (
 	Quit struct{}
 )
 
+// Tracing and profiling.
+type (
+	// Profile samples the running guest's stack Hz times a second (default
+	// 250) for Duration (default 5 s), without stopping it, and reports
+	// ProfileEvent snapshots. It needs a backend that can sample a running
+	// guest (the native VMM); the profile also ends when the guest does.
+	Profile struct {
+		Hz       int
+		Duration time.Duration
+	}
+	// StopProfile ends a running profile early (its last snapshot follows).
+	StopProfile struct{}
+)
+
 func (Continue) isCommand()    {}
 func (Step) isCommand()        {}
 func (Next) isCommand()        {}
@@ -105,3 +125,5 @@ func (Reboot) isCommand()      {}
 func (ToggleLayer) isCommand() {}
 func (ListLayers) isCommand()  {}
 func (Quit) isCommand()        {}
+func (Profile) isCommand()     {}
+func (StopProfile) isCommand() {}

@@ -37,7 +37,13 @@ func (l *loop) command(c Command) bool {
 	case Finish:
 		l.finish()
 	case Interrupt:
+		if l.goal != nil {
+			l.interrupted = true
+		}
 		if l.m == nil || l.m.State() != guest.Running {
+			if l.interrupted {
+				return false // the goal ends at its next stop
+			}
 			l.s.errorf("the guest is not running")
 			return false
 		}
@@ -63,7 +69,11 @@ func (l *loop) command(c Command) bool {
 	case Examine:
 		l.examine(c)
 	case SelectFrame:
-		l.selectFrame(c.Index)
+		i := c.Index
+		if c.Relative {
+			i += l.stop.selected
+		}
+		l.selectFrame(i)
 	case ReadMemory:
 		if l.m == nil {
 			l.emit(MemoryEvent{Err: "no guest"})

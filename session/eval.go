@@ -11,153 +11,69 @@ import (
 	"ukw/symbols"
 )
 
-// value is what an expression evaluates to: a number, possibly with the
-// address it was read from (an lvalue) and its size in bytes.
-type value struct {
-	v    uint64
-	addr uint64 // 0 when not an lvalue
-	size int
-	text string // a formatted value when known (a local from DWARF)
-}
-
-// eval evaluates the small expression language the command line and the
-// memory pane accept: numbers, $registers, symbols, locals and arguments
-// of the selected frame, &x, *x, and + or - of those.
-func (l *loop) eval(expr string) (value, error) {
-	expr = strings.TrimSpace(expr)
-	if expr == "" {
-		return value{}, errors.New("empty expression")
-	}
-	// + and - at the top level, left to right (outside parentheses)
-	depth := 0
-	for i := len(expr) - 1; i > 0; i-- {
-		switch expr[i] {
-		case ')':
-			depth++
-		case '(':
-			depth--
-		case '+', '-':
-			if depth == 0 {
-				a, err := l.eval(expr[:i])
-				if err != nil {
-					return value{}, err
-				}
-				b, err := l.eval(expr[i+1:])
-				if err != nil {
-					return value{}, err
-				}
-				if expr[i] == '+' {
-					return value{v: a.v + b.v, size: 8}, nil
-				}
-				return value{v: a.v - b.v, size: 8}, nil
-			}
-		}
-	}
-	switch {
-	case strings.HasPrefix(expr, "(") && strings.HasSuffix(expr, ")"):
-		return l.eval(expr[1 : len(expr)-1])
-	case strings.HasPrefix(expr, "*"):
-		p, err := l.eval(expr[1:])
-		if err != nil {
-			return value{}, err
-		}
-		w, err := l.readWord(p.v, 8)
-		if err != nil {
-			return value{}, err
-		}
-		return value{v: w, addr: p.v, size: 8}, nil
-	case strings.HasPrefix(expr, "&"):
-		x, err := l.eval(expr[1:])
-		if err != nil {
-			return value{}, err
-		}
-		if x.addr == 0 {
-			return value{}, fmt.Errorf("attempt to take address of value not located in memory")
-		}
-		return value{v: x.addr, size: 8}, nil
-	case strings.HasPrefix(expr, "$"):
-		reg, ok := guest.RegByName(expr)
-		if !ok {
-			return value{}, fmt.Errorf("no register %s", expr)
-		}
-		r := l.frameRegs()
-		return value{v: r.Get(reg), size: 8}, nil
-	}
-	if n, err := strconv.ParseUint(expr, 0, 64); err == nil {
-		return value{v: n, size: 8}, nil
-	}
-	if n, err := strconv.ParseInt(expr, 0, 64); err == nil {
-		return value{v: uint64(n), size: 8}, nil
-	}
-	return l.evalName(expr)
-}
-
-// evalName looks a name up: locals and arguments first, then symbols.
-func (l *loop) evalName(name string) (value, error) {
-	if l.stop != nil {
-		for _, v := range l.frameVars(l.stop, l.stop.selected) {
-			if v.Name != name {
-				continue
-			}
-			size := typeSize(v.Type)
-			val := value{addr: v.Addr, size: size, text: v.Value}
-			if v.Addr != 0 {
-				if w, err := l.readWord(v.Addr, size); err == nil {
-					val.v = w
-				}
-			} else if n, err := strconv.ParseInt(v.Value, 0, 64); err == nil {
-				val.v = uint64(n)
-			}
-			return val, nil
-		}
+// memReader reads guest memory for symbols: the machine, else the ELF's
+// own sections (for a finished guest).
+func (l *loop) memReader() symbols.Memory {
+	var mem layeredMem
+	if l.m != nil {
+		mem = append(mem, machineMem{l.m})
 	}
 	if l.sym != nil {
-		for _, s := range l.sym.LookupSymbol(name) {
-			if s.Kind == symbols.SymFunc {
-				return value{v: s.Addr, size: 8}, nil
-			}
-			size := int(s.Size)
-			if size <= 0 || size > 8 {
-				size = 8
-			}
-			val := value{addr: s.Addr, size: int(s.Size)}
-			if w, err := l.readWord(s.Addr, size); err == nil {
-				val.v = w
-			}
-			if val.size == 0 {
-				val.size = 8
-			}
-			return val, nil
-		}
+		mem = append(mem, l.sym)
 	}
-	return value{}, fmt.Errorf("no symbol %q in current context", name)
+	return mem
 }
 
-// typeSize guesses a C scalar's size from its type name.
-func typeSize(t string) int {
-	switch {
-	case strings.HasSuffix(t, "*"), strings.Contains(t, "long"), strings.Contains(t, "size_t"), strings.Contains(t, "64"):
-		return 8
-	case strings.Contains(t, "char"), strings.Contains(t, "8_t"), t == "_Bool", t == "bool":
-		return 1
-	case strings.Contains(t, "short"), strings.Contains(t, "16"):
-		return 2
+// eval evaluates a C expression in the selected frame (symbols.Eval: locals,
+// arguments, globals, registers, operators, casts), or with no stop, globals
+// and numbers only.
+func (l *loop) eval(expr string) (symbols.Value, error) {
+	expr = strings.TrimSpace(expr)
+	if expr == "" {
+		return symbols.Value{}, errors.New("empty expression")
 	}
-	return 4
+	if l.sym == nil {
+		return l.evalRaw(expr)
+	}
+	var frames []symbols.Frame
+	i, inline := 0, 0
+	if st := l.stop; st != nil && len(st.bt.Frames) > 0 && st.selected < len(st.refs) {
+		frames = st.bt.Frames
+		i, inline = st.refs[st.selected].phys, st.refs[st.selected].inline
+	}
+	return l.sym.Eval(expr, frames, i, inline, l.memReader())
 }
 
-func (l *loop) readWord(addr uint64, size int) (uint64, error) {
-	if l.m == nil {
-		return 0, errors.New("no guest")
+// evalRaw handles numbers and $registers when there are no symbols.
+func (l *loop) evalRaw(expr string) (symbols.Value, error) {
+	if n, err := strconv.ParseUint(expr, 0, 64); err == nil {
+		return symbols.Value{Expr: expr, Type: "long", Text: strconv.FormatUint(n, 10), Size: 8}, nil
 	}
-	if size <= 0 || size > 8 {
-		size = 8
+	if reg, ok := guest.RegByName(expr); ok && strings.HasPrefix(expr, "$") {
+		r := l.frameRegs()
+		v := r.Get(reg)
+		return symbols.Value{Expr: expr, Type: "long", Text: fmt.Sprintf("%#x", v), Size: 8}, nil
 	}
-	var b [8]byte
-	if err := l.m.ReadMemory(0, guest.Virtual, addr, b[:size]); err != nil {
-		return 0, err
+	return symbols.Value{}, fmt.Errorf("no symbols: cannot evaluate %q", expr)
+}
+
+// address is where an expression points for x and the memory pane, as
+// gdb's x takes it: the value of pointers, integers and registers; the
+// address of arrays, structs and functions.
+func address(v symbols.Value) (uint64, error) {
+	if v.Lvalue && !strings.HasSuffix(v.Type, "*") && (strings.Contains(v.Type, "[") || strings.HasPrefix(v.Type, "struct") || strings.HasPrefix(v.Type, "union")) {
+		return v.Addr, nil
 	}
-	return binary.LittleEndian.Uint64(b[:]), nil
+	if n, ok := v.Uint64(); ok {
+		return n, nil
+	}
+	if v.Lvalue {
+		return v.Addr, nil
+	}
+	if n, err := strconv.ParseUint(strings.Fields(v.Text + " x")[0], 0, 64); err == nil {
+		return n, nil
+	}
+	return 0, fmt.Errorf("%s is not an address", v.Expr)
 }
 
 // frameRegs are the registers of the selected frame.
@@ -186,46 +102,35 @@ func (l *loop) frameRegs() guest.Regs {
 
 // watchTarget resolves a watch expression to the address and size watched.
 func (l *loop) watchTarget(expr string) (uint64, int, string, error) {
-	if l.m == nil && l.sym == nil {
-		return 0, 0, "", errors.New("no guest")
-	}
 	v, err := l.eval(expr)
 	if err != nil {
 		return 0, 0, "", err
 	}
-	if v.addr == 0 {
+	if !v.Lvalue {
 		return 0, 0, "", fmt.Errorf("cannot watch %s: not an lvalue in memory", expr)
 	}
-	size := v.size
-	switch {
-	case size >= 8:
-		size = 8
-	case size >= 4:
-		size = 4
-	case size >= 2:
-		size = 2
-	default:
-		size = 1
+	size := 8
+	for _, s := range []int64{1, 2, 4, 8} {
+		if v.Size <= s {
+			size = int(s)
+			break
+		}
 	}
-	return v.addr, size, fmt.Sprintf("%s (%d bytes at %#x)", expr, size, v.addr), nil
+	where := fmt.Sprintf("%s (%s, %d bytes at %#x)", expr, v.Type, size, v.Addr)
+	if v.Size > 8 {
+		where += fmt.Sprintf(", first 8 of %d", v.Size)
+	}
+	return v.Addr, size, where, nil
 }
 
-// print answers Print.
+// print answers Print like gdb: "expr = value".
 func (l *loop) print(expr string) {
 	v, err := l.eval(expr)
 	if err != nil {
 		l.s.errorf("%v", err)
 		return
 	}
-	if v.text != "" {
-		l.s.outf("%s = %s", expr, v.text)
-		return
-	}
-	if strings.HasPrefix(strings.TrimSpace(expr), "&") || strings.HasPrefix(strings.TrimSpace(expr), "$r") {
-		l.s.outf("%s = %#x%s", expr, v.v, l.annotate(v.v))
-		return
-	}
-	l.s.outf("%s = %d (%#x)", expr, int64(signExtend(v.v, v.size)), v.v)
+	l.s.outf("%s = %s", expr, v.Text)
 }
 
 func signExtend(v uint64, size int) int64 {
@@ -240,17 +145,52 @@ func signExtend(v uint64, size int) int64 {
 	return int64(v)
 }
 
+func (l *loop) readWord(addr uint64, size int) (uint64, error) {
+	if l.m == nil {
+		return 0, errors.New("no guest")
+	}
+	if size <= 0 || size > 8 {
+		size = 8
+	}
+	var b [8]byte
+	if err := l.m.ReadMemory(0, guest.Virtual, addr, b[:size]); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b[:]), nil
+}
+
 // annotate returns " <sym+off>" for an address inside a known symbol.
 func (l *loop) annotate(addr uint64) string {
 	if l.sym == nil {
 		return ""
 	}
-	s, off, ok := l.sym.SymbolAt(addr)
+	name, off, ok := l.sym.DataSymbolAt(addr)
 	if !ok {
-		return ""
+		s, o, found := l.sym.SymbolAt(addr)
+		if !found {
+			return ""
+		}
+		name, off = s.Name, o
 	}
 	if off == 0 {
-		return " <" + s.Name + ">"
+		return " <" + name + ">"
 	}
-	return fmt.Sprintf(" <%s+%d>", s.Name, off)
+	return fmt.Sprintf(" <%s+%d>", name, off)
+}
+
+// maxChildren and maxDepth bound the variable trees a snapshot carries.
+const (
+	maxChildren = 64
+	maxDepth    = 3
+)
+
+// varTree converts a symbols value and its children (to maxDepth) for the locals pane.
+func (l *loop) varTree(kind VarKind, v symbols.Value, depth int) Var {
+	out := Var{Kind: kind, Name: v.Name, Type: v.Type, Value: v.Text, Addr: v.Addr}
+	if v.HasChildren && depth < maxDepth && !strings.HasSuffix(v.Type, "*") {
+		for _, c := range l.sym.Children(v, l.memReader(), maxChildren) {
+			out.Children = append(out.Children, l.varTree(kind, c, depth+1))
+		}
+	}
+	return out
 }

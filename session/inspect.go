@@ -115,10 +115,10 @@ func (l *loop) frameVars(st *stopState, i int) []Var {
 	}
 	var out []Var
 	for _, v := range params {
-		out = append(out, Var{Kind: VarArg, Name: v.Name, Type: v.Type, Value: v.Value, Addr: v.Addr})
+		out = append(out, l.varOf(VarArg, v))
 	}
 	for _, v := range locals {
-		out = append(out, Var{Kind: VarLocal, Name: v.Name, Type: v.Type, Value: v.Value, Addr: v.Addr})
+		out = append(out, l.varOf(VarLocal, v))
 	}
 	return out
 }
@@ -162,12 +162,15 @@ func (l *loop) reportStop(st guest.Stop, detail string) {
 			l.emitBreakpoints()
 		}
 	case guest.StopWatchpoint:
-		detail = fmt.Sprintf("%s on %#x, %s", st.Watch, st.Addr, l.describe(st.PC))
+		generic := fmt.Sprintf("%s on %#x, %s", st.Watch, st.Addr, l.describe(st.PC))
 		for _, bp := range l.bps.list {
 			if bp.Kind.IsWatch() && len(bp.Addrs) > 0 && bp.Addrs[0] <= st.Addr && st.Addr < bp.Addrs[0]+uint64(max(bp.size, 1)) {
 				bp.Hits++
-				detail = fmt.Sprintf("Watchpoint %d: %s, %s", bp.ID, bp.Spec, l.describe(st.PC))
+				generic = fmt.Sprintf("Watchpoint %d: %s, %s", bp.ID, bp.Spec, l.describe(st.PC))
 			}
+		}
+		if detail == "" {
+			detail = generic
 		}
 		l.emitBreakpoints()
 	case guest.StopTrap:
@@ -262,4 +265,14 @@ func shortPath(p string) string {
 		return base
 	}
 	return filepath.Join(filepath.Base(dir), base)
+}
+
+// varOf converts a frame variable, with its children for structs and arrays.
+func (l *loop) varOf(kind VarKind, v symbols.Var) Var {
+	if v.Val.Type == "" {
+		return Var{Kind: kind, Name: v.Name, Type: v.Type, Value: v.Value, Addr: v.Addr}
+	}
+	out := l.varTree(kind, v.Val, 0)
+	out.Name, out.Type, out.Value, out.Addr = v.Name, v.Type, v.Value, v.Addr
+	return out
 }

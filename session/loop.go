@@ -42,13 +42,15 @@ type loop struct {
 	mcancel    func()
 	state      State
 
-	bps   breakpoints
-	goal  goal
-	stop  *stopState // the current stop, nil unless stopped
-	prev  *guest.Regs
-	seq   int
-	mem   memHistory
-	lines *lineIndex
+	bps  breakpoints
+	goal goal
+	// interrupted is set by Interrupt while a goal runs the guest in
+	// several runs: the goal ends at its next stop.
+	interrupted bool
+	stop        *stopState // the current stop, nil unless stopped
+	prev        *guest.Regs
+	seq         int
+	mem         memHistory
 }
 
 type buildResult struct {
@@ -396,7 +398,7 @@ func (l *loop) adopt(m guest.Machine) {
 func (l *loop) openSymbols() error {
 	if l.sym != nil {
 		l.sym.Close()
-		l.sym, l.lines = nil, nil
+		l.sym = nil
 	}
 	if l.elf == "" {
 		return nil
@@ -406,7 +408,6 @@ func (l *loop) openSymbols() error {
 		return err
 	}
 	l.sym = f
-	l.lines = newLineIndex(f)
 	return nil
 }
 
@@ -424,6 +425,10 @@ func (l *loop) closeMachine() {
 
 // resume continues the stopped guest.
 func (l *loop) resume() {
+	if l.bps.hasSoftWatch() {
+		l.startSoftWatch()
+		return
+	}
 	if err := l.m.Continue(); err != nil {
 		l.s.errorf("continue: %v", err)
 		return

@@ -2,12 +2,12 @@ package session
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 
-	"golang.org/x/arch/x86/x86asm"
-
 	"ukw/guest"
+	"ukw/symbols"
 )
 
 // memHistory keeps the bytes each memory-pane read saw at the previous
@@ -49,9 +49,12 @@ func (l *loop) readMemory(expr string, n int) {
 		l.emit(MemoryEvent{Err: err.Error()})
 		return
 	}
-	addr := v.v
-	if v.addr != 0 && !strings.HasPrefix(strings.TrimSpace(expr), "*") {
-		addr = v.addr // a variable: show its memory
+	addr := v.Addr // a variable: show its memory
+	if !v.Lvalue || strings.HasPrefix(strings.TrimSpace(expr), "*") {
+		if addr, err = address(v); err != nil {
+			l.emit(MemoryEvent{Err: err.Error()})
+			return
+		}
 	}
 	data := make([]byte, n)
 	if err := l.m.ReadMemory(0, guest.Virtual, addr, data); err != nil {
@@ -78,7 +81,11 @@ func (l *loop) examine(e Examine) {
 		l.s.errorf("%v", err)
 		return
 	}
-	addr := v.v
+	addr, err := address(v)
+	if err != nil {
+		l.s.errorf("%v", err)
+		return
+	}
 	if e.Format == 'i' {
 		l.s.outf("%s", strings.Join(l.disasmText(addr, e.Count), "\n"))
 		return
@@ -138,53 +145,30 @@ func (l *loop) examine(e Examine) {
 	l.s.outf("%s", b.String())
 }
 
-// disasm decodes count instructions from addr into AsmLines.
+// disasm decodes count instructions from addr into AsmLines
+// (symbols.Disassemble: AT&T syntax, branch targets as <func+off>).
 func (l *loop) disasm(addr uint64, count int) ([]AsmLine, error) {
 	if count <= 0 || count > 1000 {
 		count = 32
 	}
-	buf := make([]byte, count*15)
-	n := len(buf)
-	for n > 0 {
-		if err := l.m.ReadMemory(0, guest.Virtual, addr, buf[:n]); err == nil {
-			break
-		}
-		n /= 2
+	if l.sym == nil {
+		return nil, errors.New("no symbols loaded")
 	}
-	if n == 0 {
-		return nil, fmt.Errorf("cannot read memory at %#x", addr)
-	}
-	buf = buf[:n]
-	symname := func(a uint64) (string, uint64) {
-		if l.sym == nil {
-			return "", 0
-		}
-		s, _, ok := l.sym.SymbolAt(a)
-		if !ok {
-			return "", 0
-		}
-		return s.Name, s.Addr
+	insns, err := l.sym.Disassemble(addr, addr+uint64(count)*15, l.memReader(), symbols.ATT)
+	if err != nil && len(insns) == 0 {
+		return nil, err
 	}
 	var out []AsmLine
-	for off := 0; off < len(buf) && len(out) < count; {
-		pc := addr + uint64(off)
-		in, err := x86asm.Decode(buf[off:], 64)
-		line := AsmLine{Addr: pc}
-		if err != nil {
-			line.Bytes = buf[off : off+1]
-			line.Text = fmt.Sprintf(".byte %#x", buf[off])
-			off++
-		} else {
-			line.Bytes = buf[off : off+in.Len]
-			line.Text = x86asm.GNUSyntax(in, pc, symname)
-			off += in.Len
+	for _, in := range insns {
+		if len(out) == count {
+			break
 		}
-		if l.sym != nil {
-			loc := l.sym.LookupGDB(pc)
-			line.Function, line.Offset = loc.Symbol, loc.Offset
-			if len(loc.Frames) > 0 {
-				line.File, line.Line = loc.Frames[0].File, loc.Frames[0].Line
-			}
+		line := AsmLine{Addr: in.Addr, Bytes: in.Bytes, Text: in.Text}
+		if s, off, ok := l.sym.SymbolAt(in.Addr); ok {
+			line.Function, line.Offset = s.Name, off
+		}
+		if li, ok := l.sym.LineAt(in.Addr); ok {
+			line.File, line.Line = li.File, li.Line
 		}
 		out = append(out, line)
 	}

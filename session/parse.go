@@ -9,7 +9,7 @@ import (
 // ParseCommand turns a gdb/Delve-style command line into a Command:
 // break/b/tbreak/hbreak, delete/d, continue/c, step/s, next/n, stepi/si,
 // nexti/ni, finish/fin, interrupt, print/p, x/FMT, watch/rwatch/awatch,
-// frame/f, backtrace/bt, info, layers, layer, rebuild, reboot, quit/q.
+// frame/f, up, down, backtrace/bt, info, layers, layer, rebuild, reboot, quit/q.
 func ParseCommand(line string) (Command, error) {
 	line = strings.TrimSpace(line)
 	if line == "" {
@@ -76,6 +76,19 @@ func ParseCommand(line string) (Command, error) {
 			return nil, fmt.Errorf("frame: %q is not a frame number", arg)
 		}
 		return SelectFrame{Index: n}, nil
+	case "up", "down":
+		n := 1
+		if arg != "" {
+			v, err := strconv.Atoi(arg)
+			if err != nil || v < 0 {
+				return nil, fmt.Errorf("%s: %q is not a number of frames", verb, arg)
+			}
+			n = v
+		}
+		if verb == "down" {
+			n = -n
+		}
+		return SelectFrame{Index: n, Relative: true}, nil
 	case "backtrace", "bt", "where":
 		return noArg(Info{What: "backtrace"})
 	case "info", "i":

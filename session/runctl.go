@@ -93,6 +93,11 @@ func (l *loop) endGoal() {
 
 // stopped routes a machine stop to the active goal or reports it.
 func (l *loop) stopped(st guest.Stop) {
+	if l.goal != nil && l.interrupted {
+		l.endGoal() // the user interrupted a goal between two of its runs
+		st.Reason = guest.StopInterrupt
+	}
+	l.interrupted = false
 	if l.goal != nil {
 		if !l.goal.stopped(l, st) {
 			return
@@ -243,15 +248,15 @@ type lineGoal struct {
 func (l *loop) stepLine(over bool) {
 	pc := l.stop.regs.RIP
 	g := &lineGoal{over: over}
-	if l.lines == nil {
+	if l.sym == nil {
 		l.stepInstr(over)
 		return
 	}
-	if row, end, ok := l.lines.rowAt(pc); ok {
-		g.lo, g.hi = row.addr, end
-	} else if _, lo, hi, ok := l.lines.funcRange(pc); ok {
-		l.s.outf("Single stepping until exit from function without line number information.")
-		g.lo, g.hi = lo, hi
+	if li, ok := l.sym.LineAt(pc); ok {
+		g.lo, g.hi = li.Lo, li.Hi
+	} else if fn, ok := l.sym.FuncAt(pc); ok {
+		l.s.outf("Single stepping until exit from function %s, which has no line number information.", fn.Name)
+		g.lo, g.hi = fn.Lo, fn.Hi
 	} else {
 		l.stepInstr(over)
 		return
@@ -309,9 +314,9 @@ func (g *lineGoal) stopped(l *loop, st guest.Stop) bool {
 	}
 	if g.entered {
 		g.entered = false
-		if l.lines.hasLines(pc) {
-			if _, lo, hi, ok := l.lines.funcRange(pc); ok && lo == pc {
-				target := l.lines.postPrologue(lo, hi)
+		if _, hasLines := l.sym.LineAt(pc); hasLines {
+			if fn, ok := l.sym.FuncAt(pc); ok && fn.Entry == pc {
+				target := l.sym.AfterPrologue(fn.Entry)
 				if target == pc {
 					return true
 				}
@@ -341,14 +346,14 @@ func (g *lineGoal) stopped(l *loop, st guest.Stop) bool {
 	if pc >= g.lo && pc < g.hi {
 		return !g.advance(l, st.Regs)
 	}
-	if !l.lines.hasLines(pc) {
+	li, ok := l.sym.LineAt(pc)
+	if !ok {
 		return true
 	}
-	if l.lines.stmtStart(pc) {
+	if l.sym.IsStmtStart(pc) {
 		return true
 	}
 	// in the middle of a line (back in a caller): finish that line
-	row, end, _ := l.lines.rowAt(pc)
-	g.lo, g.hi = row.addr, end
+	g.lo, g.hi = li.Lo, li.Hi
 	return !g.advance(l, st.Regs)
 }

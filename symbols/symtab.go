@@ -221,3 +221,8 @@ func (f *File) SymbolAt(addr uint64) (Symbol, uint64, bool) {
 	}
 	return *s, addr - s.Addr, true
 }
+
+// DataSymbolAt names the symbol whose extent holds addr (a sized object or
+// function containing it, or an unsized symbol exactly at it) and addr's
+// offset in it: gdb's <sym+off> annotation of a pointer.
+func (f *File) DataSymbolAt(addr uint64) (string, uint64, bool) { return f.dataSymbolAt(addr) }
