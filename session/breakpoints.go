@@ -332,7 +332,7 @@ func (l *loop) infoBreakpoints() string {
 		}
 		addr := "<PENDING>"
 		if len(bp.Addrs) > 0 {
-			addr = fmt.Sprintf("%#018x", bp.Addrs[0])
+			addr = fmt.Sprintf("0x%016x", bp.Addrs[0])
 		}
 		what := bp.Where
 		if what == "" {
