@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -168,6 +169,23 @@ func TestRunImageAndStats(t *testing.T) {
 		if !strings.Contains(stderr, k) {
 			t.Fatalf("stats lack %s:\n%s", k, stderr)
 		}
+	}
+	var st2 Stats
+	if err := json.Unmarshal([]byte(stderr), &st2); err != nil {
+		t.Fatalf("stats JSON: %v\n%s", err, stderr)
+	}
+	// A ukw image: no irqchip mark, a handful of exits (HELLO, one CONSOLE
+	// per printf, the exit port), guest RAM resident and less than the peak.
+	for _, mk := range st2.Marks {
+		if mk.Name == "irqchip" {
+			t.Errorf("a ukw image got the in-kernel irqchip: %+v", st2.Marks)
+		}
+	}
+	if st2.Exits == 0 || st2.Exits > 20 {
+		t.Errorf("%d exits for hello, want a handful (one CONSOLE hypercall per printf)", st2.Exits)
+	}
+	if st2.GuestRSS == 0 || st2.PeakRSS <= st2.GuestRSS || st2.Teardown <= 0 || st2.Total < st2.Teardown {
+		t.Errorf("stats: peak RSS %d KiB, guest RAM %d KiB, teardown %d µs, total %d µs", st2.PeakRSS, st2.GuestRSS, st2.Teardown, st2.Total)
 	}
 }
 
