@@ -243,6 +243,92 @@ type LogEvent struct {
 	Msg string
 }
 
+// TraceKind says what a trace record is.
+type TraceKind int
+
+// Trace record kinds (layers/README.md, "Trace ring": record types 1-3).
+const (
+	TracePoint TraceKind = iota + 1 // a UKW_TRACE tracepoint
+	TraceEnter                      // a function entry (lib/ftrace)
+	TraceExit                       // a function exit (lib/ftrace)
+)
+
+func (k TraceKind) String() string {
+	switch k {
+	case TracePoint:
+		return "point"
+	case TraceEnter:
+		return "enter"
+	case TraceExit:
+		return "exit"
+	}
+	return "unknown"
+}
+
+// TraceRecord is one record of the guest's trace ring, decoded and
+// symbolized (package trace).
+type TraceRecord struct {
+	Index uint64 // the record's number in the ring, from 0
+	Kind  TraceKind
+	// At is the record's time since the guest's first record (from its
+	// TSC stamp; 0 when the TSC rate is unknown), Ticks the same in TSC ticks.
+	At    time.Duration
+	Ticks uint64
+	// Name is the tracepoint's or the function's name; Text the
+	// tracepoint's message, rendered from its format and arguments.
+	Name string
+	Text string
+	// File and Line are where to jump: the tracepoint's line, or the
+	// function's first line ("" and 0 when unknown).
+	File string
+	Line int
+	// Depth is the call depth (functions entered and not yet left); In
+	// is the innermost traced function it happened in ("" at top level).
+	Depth int
+	In    string
+}
+
+// TraceEvent carries the trace records read from the guest's ring since
+// the previous TraceEvent: polled while the guest runs, read at every
+// reported stop (so the trace is complete there) and at the end.
+type TraceEvent struct {
+	Records []TraceRecord
+	// Total counts records read from this guest so far, Dropped those the
+	// guest or the reader lost (ring full).
+	Total, Dropped uint64
+	// Final is set on the last TraceEvent of a guest (it exited or faulted,
+	// or was replaced by a reboot); Warning explains a ring that could not
+	// be read (a corrupt header), after which no records follow.
+	Final   bool
+	Warning string
+}
+
+// ProfileFunc is one function's share of a sampling profile.
+type ProfileFunc struct {
+	Name string
+	// Self counts samples with the function innermost, Total samples with
+	// it anywhere on the stack; the percentages are of all samples.
+	Self, Total       int
+	SelfPct, TotalPct float64
+}
+
+// ProfileEvent is a snapshot of a sampling profile (the Profile command):
+// sent a few times a second while it runs and once at the end.
+type ProfileEvent struct {
+	Running bool // more snapshots follow
+	Hz      int
+	// Duration is the profile's planned length, Elapsed how long it has run.
+	Duration, Elapsed time.Duration
+	// Samples were taken; Failed could not be (the guest ended in between,
+	// a read failed).
+	Samples, Failed int
+	// Top lists the functions with the most self samples, most first.
+	Top []ProfileFunc
+	// Err says why no profile could be taken (the backend cannot sample a
+	// running guest, no symbols).
+	Err string
+}
+
 func (StateEvent) isEvent()       {}
 func (BuildEvent) isEvent()       {}
 func (ConsoleEvent) isEvent()     {}
@@ -258,3 +344,5 @@ func (MemoryEvent) isEvent()      {}
 func (OutputEvent) isEvent()      {}
 func (LayersEvent) isEvent()      {}
 func (LogEvent) isEvent()         {}
+func (TraceEvent) isEvent()       {}
+func (ProfileEvent) isEvent()     {}
