@@ -51,6 +51,7 @@ type loop struct {
 	prev        *guest.Regs
 	seq         int
 	mem         memHistory
+	tr          traceState // trace ring follower and profiler (trace.go)
 }
 
 type buildResult struct {
@@ -122,6 +123,9 @@ func (l *loop) run() {
 		select {
 		case <-l.s.inbox.wake:
 			for _, c := range l.s.inbox.take() {
+				if l.traceCommand(c) {
+					continue
+				}
 				if l.command(c) {
 					return
 				}
@@ -393,6 +397,7 @@ func (l *loop) adopt(m guest.Machine) {
 	l.goal, l.stop, l.prev = nil, nil, nil
 	l.mem = memHistory{}
 	l.bps.machineChanged()
+	l.traceAdopt()
 }
 
 func (l *loop) openSymbols() error {
@@ -415,6 +420,7 @@ func (l *loop) closeMachine() {
 	if l.m == nil {
 		return
 	}
+	l.traceClose()
 	if l.mcancel != nil {
 		l.mcancel()
 	}
@@ -456,6 +462,7 @@ func (l *loop) machineEvent(ev guest.Event) {
 	case guest.TraceEvent:
 		l.emit(LogEvent{Msg: fmt.Sprintf("guest announced a trace ring at %#x (%d bytes)", e.Ring.Addr, e.Ring.Size)})
 	}
+	l.traceMachineEvent(ev)
 }
 
 func timeNow() time.Time { return time.Now() }
