@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -42,16 +43,24 @@ const debugScript = "hbreak main\ncontinue\nbt\nquit\n"
 // stdin and returns its output.
 func runDebug(t *testing.T, bin, script string, args ...string) string {
 	t.Helper()
+	out, err := runDebugErr(bin, script, args...)
+	if err != nil {
+		t.Fatalf("ukw debug %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// runDebugErr runs `ukw debug ARGS` with script on stdin and returns its
+// combined output and how it exited.
+func runDebugErr(bin, script string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append([]string{"debug"}, args...)...)
 	cmd.Stdin = strings.NewReader(script)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("ukw debug %s: %v\n%s", strings.Join(args, " "), err, out.String())
-	}
-	return out.String()
+	err := cmd.Run()
+	return out.String(), err
 }
 
 // checkHit checks the plain output shows the stop at main and a symbolized backtrace.
@@ -287,8 +296,12 @@ func TestDebugAttachRefused(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	out := runDebug(t, bin, "", "--attach", addr, "--elf", "/nonexistent.elf", "--plain")
-	for _, want := range []string{"error: attach " + addr + ": ", "connection refused", "[failed] attach failed"} {
+	out, err := runDebugErr(bin, "", "--attach", addr, "--elf", "/nonexistent.elf", "--plain")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("a failed attach must exit with status 1, got %v:\n%s", err, out)
+	}
+	for _, want := range []string{"error: attach " + addr + ": ", "connection refused", "[failed] attach failed", "ukw: session failed"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("output lacks %q:\n%s", want, out)
 		}
