@@ -24,6 +24,7 @@ type ConsolePane struct {
 	match     int // absolute line of the current match, -1 when none
 	matchInfo string
 	vga       vgaScreen
+	boots     int // StateBooting events seen: a separator marks each guest after the first
 }
 
 // NewConsolePane returns a console pane keeping up to scrollback lines.
@@ -76,6 +77,13 @@ func (p *ConsolePane) Update(msg tea.Msg) tea.Cmd {
 		p.sb.Write(msg.Data)
 		if !p.follow && p.top < p.sb.first() {
 			p.top = p.sb.first()
+		}
+	case session.StateEvent:
+		if msg.State == session.StateBooting {
+			if p.boots > 0 {
+				p.sb.mark(separator(msg.Detail))
+			}
+			p.boots++
 		}
 	case session.StopEvent:
 		if p.vga.shown {

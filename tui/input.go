@@ -67,11 +67,11 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	case is(msg, k.PrevPane):
 		m.setFocus((m.focus + numPanes - 1) % numPanes)
 	case is(msg, k.FocusPane):
-		m.setFocus(int(msg.Runes[0] - '1'))
+		m.setFocus(focusKeyPane(msg.Runes[0]))
 	case is(msg, k.CommandLine):
 		m.cmdFocus = true
 		return m.cmd.focus()
-	case is(msg, k.Search) && m.focus != paneConsole:
+	case is(msg, k.Search) && m.focus != paneConsole && m.focus != paneTrace:
 		m.setFocus(paneConsole)
 		return m.console.Update(msg)
 	case is(msg, k.Continue):
@@ -160,6 +160,14 @@ func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// focusKeyPane maps a digit key to its pane: 1-9 in order, 0 the tenth.
+func focusKeyPane(r rune) int {
+	if r == '0' {
+		return 9
+	}
+	return int(r - '1')
 }
 
 // isFKey reports a function key (F1-F20).

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Pane identifiers, in focus (Tab) order; the 1-8 keys follow it.
+// Pane identifiers, in focus (Tab) order; the 1-9 and 0 keys follow it.
 const (
 	paneSource = iota
 	paneRegisters
@@ -15,6 +15,8 @@ const (
 	paneConsole
 	paneBuild
 	paneLayers
+	paneTrace
+	paneProfile
 	numPanes
 )
 
@@ -61,7 +63,7 @@ func computeLayout(w, h int) layout {
 		l.slots = []slot{
 			{0, 0, sw, topH, []int{paneSource}},
 			{sw + 1, 0, rw, topH, []int{paneRegisters, paneBacktrace, paneLocals}},
-			{0, topH, w, botH, []int{paneConsole, paneMemory, paneBuild, paneLayers}},
+			{0, topH, w, botH, []int{paneConsole, paneMemory, paneBuild, paneLayers, paneTrace, paneProfile}},
 		}
 		return l
 	}
@@ -88,7 +90,7 @@ func computeLayout(w, h int) layout {
 		{srcW + 1, bt, btW, topH - bt, []int{paneLocals}},
 		{srcW + btW + 2, 0, regsW, topH, []int{paneRegisters}},
 		{0, topH, conW, botH, []int{paneConsole}},
-		{conW + 1, topH, memW, botH, []int{paneMemory}},
+		{conW + 1, topH, memW, botH, []int{paneMemory, paneTrace, paneProfile}},
 		{conW + memW + 2, topH, blW, bb, []int{paneBuild}},
 		{conW + memW + 2, topH + bb, blW, botH - bb, []int{paneLayers}},
 	}

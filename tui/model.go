@@ -20,6 +20,7 @@ type Model struct {
 	panes     [numPanes]Component
 	src       *SourcePane
 	console   *ConsolePane
+	trace     *TracePane
 	focus     int
 	cmdFocus  bool
 	lastFocus [numPanes]int
@@ -60,6 +61,7 @@ func New(b Backend, opts Options) *Model {
 	}
 	m.src = NewSourcePane(common(paneSource))
 	m.console = NewConsolePane(common(paneConsole), sb)
+	m.trace = NewTracePane(common(paneTrace), opts.TraceRows)
 	m.panes = [numPanes]Component{
 		paneSource:    m.src,
 		paneRegisters: NewRegistersPane(common(paneRegisters)),
@@ -69,6 +71,8 @@ func New(b Backend, opts Options) *Model {
 		paneConsole:   m.console,
 		paneBuild:     NewBuildPane(common(paneBuild)),
 		paneLayers:    NewLayersPane(common(paneLayers)),
+		paneTrace:     m.trace,
+		paneProfile:   NewProfilePane(common(paneProfile)),
 	}
 	m.setFocus(paneSource)
 	return m
@@ -129,6 +133,24 @@ func (m *Model) handle(ev session.Event) {
 	case session.ConsoleEvent:
 		m.console.Update(ev)
 		return
+	case session.TraceEvent:
+		m.trace.Update(ev)
+		if ev.Warning != "" {
+			m.msgs.add(1, "trace ring: "+ev.Warning)
+		}
+		return
+	case session.ProfileEvent:
+		switch {
+		case ev.Err != "":
+			m.msgs.add(1, "profile: "+ev.Err)
+		case !ev.Running:
+			s := fmt.Sprintf("profile: %d samples", ev.Samples)
+			if len(ev.Top) > 0 {
+				s += fmt.Sprintf(", %s %.1f%% self", ev.Top[0].Name, ev.Top[0].SelfPct)
+			}
+			m.msgs.add(2, s+": see the Profile pane")
+			m.reveal(paneProfile)
+		}
 	case session.MemoryEvent:
 		id := paneMemory
 		if len(m.memq) > 0 {

@@ -28,8 +28,16 @@ func TestFocusKeys(t *testing.T) {
 	keys(m, b, "tab") // backtrace shares the slot: it becomes the shown tab
 	mustContain(t, m.View(), "Registers [Backtrace] Locals", "=>#0")
 	keys(m, b, "shift+tab", "shift+tab", "shift+tab")
-	if m.focus != paneLayers || !strings.Contains(m.View(), "[Layers]") {
-		t.Errorf("shift+tab wraps to layers (focus %d)", m.focus)
+	if m.focus != paneProfile || !strings.Contains(m.View(), "[Profile]") {
+		t.Errorf("shift+tab wraps to the profile view (focus %d)", m.focus)
+	}
+	keys(m, b, "9")
+	if m.focus != paneTrace || !strings.Contains(m.View(), "[Trace]") {
+		t.Errorf("9 focuses the trace pane (focus %d)", m.focus)
+	}
+	keys(m, b, "0")
+	if m.focus != paneProfile {
+		t.Errorf("0 focuses the profile view (focus %d)", m.focus)
 	}
 	keys(m, b, "6")
 	if m.focus != paneConsole || !strings.Contains(m.View(), "[Console]") {
@@ -39,7 +47,7 @@ func TestFocusKeys(t *testing.T) {
 	m.Update(tea.WindowSizeMsg{Width: 200, Height: 50})
 	v = m.View()
 	checkSize(t, v, 200, 50)
-	for _, title := range []string{"─ Source", "─ Registers", "─ Backtrace", "─ Locals", "═ Console", "─ Memory", "─ Build", "─ Layers"} {
+	for _, title := range []string{"─ Source", "─ Registers", "─ Backtrace", "─ Locals", "═ Console", "─ Memory Trace [Profile]", "─ Build", "─ Layers"} {
 		mustContain(t, v, title)
 	}
 	// too small, then back

@@ -26,6 +26,9 @@ const DefaultScrollback = 10000
 type Options struct {
 	// Scrollback is the number of console lines kept (DefaultScrollback when 0).
 	Scrollback int
+	// TraceRows is the number of trace records the Trace pane keeps
+	// (DefaultTraceRows when 0).
+	TraceRows int
 	// Renderer styles the screen; nil uses one for Output (colours as the terminal supports).
 	Renderer *lipgloss.Renderer
 	// Input and Output default to the terminal (stdin, stdout).

@@ -88,6 +88,16 @@ func (s *scrollback) pushLine(line string) {
 	s.dropped++
 }
 
+// mark ends an unfinished line and adds a line of ukw's own (a separator
+// between two guests' output); it is not counted as console bytes.
+func (s *scrollback) mark(line string) {
+	if len(s.partial) > 0 {
+		s.push(s.partial)
+		s.partial = s.partial[:0]
+	}
+	s.pushLine(line)
+}
+
 // first returns the absolute number of the oldest kept line.
 func (s *scrollback) first() int { return s.dropped }
 

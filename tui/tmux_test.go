@@ -125,7 +125,7 @@ func TestTmuxWorkbench(t *testing.T) {
 	tm.run("send-keys", "-t", "w", "Escape")
 
 	tm.run("resize-window", "-t", "w", "-x", "200", "-y", "50")
-	tm.waitFor("", "─ Source ─ hello.c:8", "═ Backtrace", "─ Locals", "─ Registers", "─ Memory", "─ Build", "─ Layers", "→ main+20", "[x] boot64")
+	tm.waitFor("", "─ Source ─ hello.c:8", "═ Backtrace", "─ Locals", "─ Registers", "─ [Memory] Trace Profile", "─ Build", "─ Layers", "→ main+20", "[x] boot64")
 
 	tm.run("send-keys", "-t", "w", "q")
 	tm.waitFor(log, "session.Quit{}", "exited")

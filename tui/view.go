@@ -132,8 +132,9 @@ func (m *Model) helpView() string {
 		"  list FILE  disassemble  layers  layer NAME  rebuild  reboot  quit/q",
 		"  LOC is a function, file.c:LINE, LINE or *ADDRESS",
 		"",
-		st.HeaderFocused.Render("panes")+" (Tab, shift+Tab, mouse or 1-8)",
-		"  1 Source  2 Registers  3 Backtrace  4 Locals  5 Memory  6 Console  7 Build  8 Layers")
+		st.HeaderFocused.Render("panes")+" (Tab, shift+Tab, mouse or 1-9, 0)",
+		"  1 Source  2 Registers  3 Backtrace  4 Locals  5 Memory  6 Console  7 Build  8 Layers",
+		"  9 Trace (/ filter, t points only, enter: source)  0 Profile (r start/stop, +/- length)")
 	h := m.lay.mainH + m.lay.msgH
 	m.helpOff = min(m.helpOff, max(len(lines)-h, 0))
 	lines = lines[m.helpOff:]
