@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,6 +32,11 @@ func findToolchain(ctx context.Context, o *Options) (*toolchain, error) {
 			return nil, fmt.Errorf("%s not found: install gcc and binutils (Debian: apt-get install gcc binutils)", x.name)
 		}
 	}
+	key := toolKey(t.cc, t.ld, t.objcopy)
+	memo := filepath.Join(o.CacheDir, "toolchain-"+key+".json")
+	if t.load(memo) {
+		return t, nil
+	}
 	ccV, err := run(ctx, "", t.cc, "-v")
 	if err != nil {
 		return nil, fmt.Errorf("%s -v: %w", t.cc, err)
@@ -47,7 +53,61 @@ func findToolchain(ctx context.Context, o *Options) (*toolchain, error) {
 	ocV, _ := run(ctx, "", t.objcopy, "--version")
 	t.ccID = identity(t.cc, ccV)
 	t.ldID = identity(t.ld, ldV+ocV)
+	t.save(memo)
 	return t, nil
+}
+
+// toolProbe is what findToolchain learns by running the tools (four
+// processes, ~13 ms), kept on disk keyed by the tools' files so that an
+// up-to-date build does not pay for it again (ccache keys compilers by
+// their binary's size and mtime the same way).
+type toolProbe struct {
+	CCID, LDID, GCCInclude string
+}
+
+// toolKey identifies the tool binaries: resolved path, size and mtime.
+func toolKey(paths ...string) string {
+	h := sha256.New()
+	for _, p := range paths {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			real = p
+		}
+		st, err := os.Stat(real)
+		if err != nil {
+			return "unknown"
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00", real, st.Size(), st.ModTime().UnixNano())
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+func (t *toolchain) load(file string) bool {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return false
+	}
+	var p toolProbe
+	if json.Unmarshal(data, &p) != nil || p.CCID == "" || p.LDID == "" || p.GCCInclude == "" {
+		return false
+	}
+	if st, err := os.Stat(p.GCCInclude); err != nil || !st.IsDir() {
+		return false
+	}
+	t.ccID, t.ldID, t.gccInclude = p.CCID, p.LDID, p.GCCInclude
+	return true
+}
+
+// save records the probe; failing to is harmless (the next build probes again).
+func (t *toolchain) save(file string) {
+	data, err := json.Marshal(toolProbe{CCID: t.ccID, LDID: t.ldID, GCCInclude: t.gccInclude})
+	if err != nil || os.MkdirAll(filepath.Dir(file), 0o755) != nil {
+		return
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", file, os.Getpid())
+	if os.WriteFile(tmp, data, 0o644) == nil {
+		os.Rename(tmp, file)
+	}
 }
 
 func identity(path, version string) string {
