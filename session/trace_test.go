@@ -166,3 +166,58 @@ func readLines(t *testing.T, path string) []string {
 	}
 	return strings.Split(string(data), "\n")
 }
+
+// TestTraceWhileRunningAndReboot follows a long tracetree run: records
+// arrive while the guest runs (polled, no stop), a reboot ends the old
+// guest's trace with a final batch before the new guest boots, and the
+// new guest's records start again from the first.
+func TestTraceWhileRunningAndReboot(t *testing.T) {
+	dir := copyApp(t, "../testdata/guests/tracetree")
+	h := start(t, Config{Dir: dir, NoWatch: true, Cmdline: "tracetree 5000"})
+	first := h.until("records while running", 120*time.Second, func(e Event) bool {
+		te, ok := e.(TraceEvent)
+		return ok && len(te.Records) > 0
+	}).(TraceEvent)
+	if first.Final {
+		t.Fatalf("the first batch is final: the guest ended before it was polled (%d records)", first.Total)
+	}
+	if first.Records[0].Index != 0 || first.Records[0].Name != "main" || first.Records[0].Kind != TraceEnter {
+		t.Fatalf("first record %+v, want the entry of main", first.Records[0])
+	}
+	running := false
+	for _, e := range h.all {
+		if st, ok := e.(StateEvent); ok {
+			running = st.State == StateRunning
+		}
+	}
+	if !running {
+		t.Fatalf("records arrived while the session was not running")
+	}
+	h.s.Send(Reboot{})
+	var last uint64
+	h.until("final batch of the old guest", 60*time.Second, func(e Event) bool {
+		switch e := e.(type) {
+		case StateEvent:
+			if e.State == StateBooting {
+				t.Fatalf("booting before the old guest's final trace batch")
+			}
+		case TraceEvent:
+			if n := len(e.Records); n > 0 {
+				last = e.Records[n-1].Index
+			}
+			return e.Final
+		}
+		return false
+	})
+	if last == 0 {
+		t.Fatalf("no records after the first batch")
+	}
+	again := h.until("records of the new guest", 120*time.Second, func(e Event) bool {
+		te, ok := e.(TraceEvent)
+		return ok && len(te.Records) > 0
+	}).(TraceEvent)
+	if again.Records[0].Index != 0 || again.Records[0].Name != "main" {
+		t.Fatalf("the new guest's first record is %+v, want #0, the entry of main", again.Records[0])
+	}
+	t.Logf("old guest: %d records before the reboot; first poll had %d", last+1, len(first.Records))
+}
