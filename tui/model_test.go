@@ -275,8 +275,13 @@ func TestOddEventsDoNotPanic(t *testing.T) {
 			session.ReloadEvent{},
 			session.ConsoleEvent{},
 			session.OutputEvent{Text: "\x1b[2J\n\n"},
+			session.TraceEvent{},
+			session.TraceEvent{Records: []session.TraceRecord{{Kind: session.TraceKind(9), Depth: -3, Name: "\x1b[2J\t"},
+				{Kind: session.TracePoint, Depth: 1 << 20, Text: strings.Repeat("x", 5000), File: "/", Line: -1}}, Warning: "bad\nring"},
+			session.ProfileEvent{Top: []session.ProfileFunc{{Name: strings.Repeat("f", 300), SelfPct: 250}, {SelfPct: -5}}},
+			session.ProfileEvent{Running: true, Samples: -1},
 		)
-		for _, k := range []string{"a", "b", "tab", "enter", " ", "down", "pgdown", "left", "right", "v", "@", "esc", "/", "enter", "]", "?", "esc"} {
+		for _, k := range []string{"a", "b", "tab", "enter", " ", "down", "pgdown", "left", "right", "v", "@", "esc", "/", "enter", "]", "?", "esc", "t", "r", "+", "-", "0", "9"} {
 			for id := range numPanes {
 				m.setFocus(id)
 				keys(m, b, k)

@@ -144,7 +144,7 @@ func (p *ProfilePane) View() string {
 			name := fit(clean(f.Name), nameW)
 			line := fmt.Sprintf("%5.1f%% %6.1f%%  %s", f.SelfPct, f.TotalPct, name)
 			if n := int(f.SelfPct/100*float64(barW) + 0.5); barW > 0 && n > 0 {
-				line += "  " + st.Changed.Render(strings.Repeat("█", n))
+				line += "  " + st.Changed.Render(strings.Repeat("█", min(n, barW)))
 			}
 			if p.Focused && i == p.list.cursor {
 				line = st.Cursor.Render(fit(stripStyles(line), p.Width))

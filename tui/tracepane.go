@@ -318,7 +318,7 @@ const maxTraceIndent = 12
 func (p *TracePane) rowText(r session.TraceRecord) string {
 	st := p.Styles
 	t := "+" + shortDuration(r.At, r.Ticks)
-	indent := strings.Repeat(" ", min(r.Depth, maxTraceIndent))
+	indent := strings.Repeat(" ", min(max(r.Depth, 0), maxTraceIndent))
 	var body string
 	switch r.Kind {
 	case session.TracePoint:
