@@ -1,7 +1,6 @@
 package vmm
 
 import (
-	"time"
 
 	"ukw/guest"
 	"ukw/vmm/kvm"
@@ -96,44 +95,7 @@ func (m *Machine) Sample(fn func(r *guest.Regs, read func(addr uint64, buf []byt
 	})
 }
 
-// onThread runs fn on the vCPU thread whether the guest runs or not. The
-// vCPU thread takes requests only between KVM_RUNs, without waiting
-// (onKick), so a goroutine offers the request while this one kicks the
-// vCPU: first once the offer is about to be made, then again with a
-// growing delay until it is taken (each kick costs the guest an exit).
-func (m *Machine) onThread(fn func() error) error {
-	r := &request{fn: fn, reply: make(chan error, 1)}
-	offering, taken := make(chan struct{}), make(chan struct{})
-	go func() {
-		close(offering)
-		select {
-		case m.reqs <- r:
-			close(taken)
-		case <-m.loopDone:
-		}
-	}()
-	<-offering
-	delay := 20 * time.Microsecond
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for waiting := true; waiting; {
-		select {
-		case <-taken:
-			waiting = false
-		case <-t.C:
-			if m.State() == guest.Running {
-				m.kick()
-			}
-			t.Reset(delay)
-			delay = min(2*delay, 2*time.Millisecond)
-		case <-m.loopDone:
-			return guest.ErrFinished
-		}
-	}
-	select {
-	case err := <-r.reply:
-		return err
-	case <-m.loopDone:
-		return guest.ErrFinished
-	}
-}
+// onThread runs fn on the vCPU thread whether the guest runs or not: a
+// running vCPU is kicked out of KVM_RUN once and takes the request between
+// two KVM_RUNs (callThen, serveRequests).
+func (m *Machine) onThread(fn func() error) error { return m.call(false, fn) }

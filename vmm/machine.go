@@ -52,6 +52,7 @@ type Machine struct {
 	wantKill  atomic.Bool
 	timedOut  atomic.Bool
 	haltCheck atomic.Bool
+	pending   atomic.Int32 // requests announced by callThen and not yet received by the vCPU thread
 	caps      atomic.Pointer[guest.Caps]
 	marks     atomic.Pointer[[]guest.Mark]
 
@@ -164,13 +165,19 @@ func (m *Machine) callThen(needStop bool, fn func() error, then func()) error {
 		return guest.ErrRunning
 	}
 	r := &request{fn: fn, needStop: needStop, then: then, reply: make(chan error, 1)}
+	// Announce the request before looking at the state: a vCPU that runs
+	// (or is about to) sees pending before each KVM_RUN and after each
+	// kick, and then waits for the request (onKick), so the send below
+	// never waits for some other kick.
+	m.pending.Add(1)
+	if m.State() == guest.Running {
+		m.kick()
+	}
 	select {
 	case m.reqs <- r:
 	case <-m.loopDone:
+		m.pending.Add(-1)
 		return guest.ErrFinished
-	}
-	if m.State() == guest.Running {
-		m.kick()
 	}
 	select {
 	case err := <-r.reply:
@@ -196,6 +203,7 @@ func (m *Machine) loop(ready chan<- error) {
 	for {
 		select {
 		case r := <-m.reqs:
+			m.pending.Add(-1) // received: no longer pending
 			err := r.fn()
 			r.reply <- err
 			if err == nil && r.then != nil {

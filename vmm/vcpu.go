@@ -212,6 +212,9 @@ func (v *vcpuState) run(step bool) {
 func (v *vcpuState) runUntilDebug(step bool) (kvm.DebugExit, bool) {
 	m := v.m
 	for {
+		if m.pending.Load() > 0 && v.onKick() {
+			return kvm.DebugExit{}, true
+		}
 		err := v.cpu.Run()
 		m.exits.Add(1)
 		if errors.Is(err, kvm.ErrInterrupted) {
@@ -299,20 +302,7 @@ func (v *vcpuState) onKick() bool {
 		v.stop(guest.Stop{Reason: guest.StopInterrupt})
 		return true
 	}
-	for drained := false; !drained; {
-		select {
-		case r := <-m.reqs:
-			if r.needStop || r.then != nil {
-				r.reply <- guest.ErrRunning
-			} else {
-				r.reply <- r.fn()
-			}
-		case p := <-m.consoleIn:
-			v.feedConsole(p)
-		default:
-			drained = true
-		}
-	}
+	v.serveRequests()
 	if m.State() == guest.Finished {
 		return true
 	}
@@ -328,6 +318,38 @@ func (v *vcpuState) onKick() bool {
 		v.flushConsole()
 	}
 	return false
+}
+
+// serveRequests answers the requests sent while the guest runs and feeds
+// console input. Requests callThen announced (pending) are waited for:
+// their senders are between the announcement and the send.
+func (v *vcpuState) serveRequests() {
+	m := v.m
+	for {
+		var r *request
+		select {
+		case r = <-m.reqs:
+		case p := <-m.consoleIn:
+			v.feedConsole(p)
+			continue
+		default:
+			if m.pending.Load() <= 0 {
+				return
+			}
+			select {
+			case r = <-m.reqs:
+			case p := <-m.consoleIn:
+				v.feedConsole(p)
+				continue
+			}
+		}
+		m.pending.Add(-1)
+		if r.needStop || r.then != nil {
+			r.reply <- guest.ErrRunning
+		} else {
+			r.reply <- r.fn()
+		}
+	}
 }
 
 // startWatchdog arms the timeout and the halted-vCPU check for one run.

@@ -71,6 +71,7 @@ const (
 	KVM_CAP_USER_MEMORY           = 3
 	KVM_CAP_SET_TSS_ADDR          = 4
 	KVM_CAP_NR_VCPUS              = 9
+	KVM_CAP_NR_MEMSLOTS           = 10
 	KVM_CAP_COALESCED_MMIO        = 15
 	KVM_CAP_SET_GUEST_DEBUG       = 23
 	KVM_CAP_PIT2                  = 33
@@ -81,6 +82,16 @@ const (
 	KVM_CAP_MAX_VCPUS             = 66
 	KVM_CAP_READONLY_MEM          = 81
 	KVM_CAP_IMMEDIATE_EXIT        = 136
+)
+
+// kvm_userspace_memory_region.flags (include/uapi/linux/kvm.h; api.rst
+// 4.35 KVM_SET_USER_MEMORY_REGION).
+const (
+	KVM_MEM_LOG_DIRTY_PAGES = 1 << 0
+	// KVM_MEM_READONLY makes guest writes to the slot exit to user space
+	// as KVM_EXIT_MMIO (needs KVM_CAP_READONLY_MEM); reads and
+	// instruction fetches go to memory.
+	KVM_MEM_READONLY = 1 << 1
 )
 
 // KVM_API_VERSION is the only API version this package speaks (api.rst 4.1).

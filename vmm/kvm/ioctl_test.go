@@ -110,6 +110,19 @@ var cFields = []struct {
 	{"struct kvm_translation", "valid", Translation{}, "Valid"},
 }
 
+// flagTable lists flag and capability constants checked against the header.
+var flagTable = []struct {
+	name string
+	v    uint64
+}{
+	{"KVM_MEM_LOG_DIRTY_PAGES", KVM_MEM_LOG_DIRTY_PAGES},
+	{"KVM_MEM_READONLY", KVM_MEM_READONLY},
+	{"KVM_CAP_READONLY_MEM", KVM_CAP_READONLY_MEM},
+	{"KVM_CAP_NR_MEMSLOTS", KVM_CAP_NR_MEMSLOTS},
+	{"KVM_CAP_IMMEDIATE_EXIT", KVM_CAP_IMMEDIATE_EXIT},
+	{"KVM_GUESTDBG_SINGLESTEP", KVM_GUESTDBG_SINGLESTEP},
+}
+
 // TestAgainstKernelHeaders compiles a C program against the system's
 // <linux/kvm.h> and compares every ioctl number, struct size, field offset
 // and the kvm_run offsets DecodeExit uses with this package's.
@@ -132,6 +145,9 @@ func TestAgainstKernelHeaders(t *testing.T) {
 	}
 	src.WriteString("printf(\"offsetof(struct kvm_run,debug.arch.dr6) %zu\\n\", offsetof(struct kvm_run, debug.arch.dr6));\n")
 	src.WriteString("printf(\"offsetof(struct kvm_run,mmio.is_write) %zu\\n\", offsetof(struct kvm_run, mmio.is_write));\n")
+	for _, f := range flagTable {
+		fmt.Fprintf(&src, "printf(\"%s %%lu\\n\", (unsigned long)%s);\n", f.name, f.name)
+	}
 	src.WriteString("return 0;}\n")
 	dir := t.TempDir()
 	cfile := filepath.Join(dir, "h.c")
@@ -164,6 +180,9 @@ func TestAgainstKernelHeaders(t *testing.T) {
 	}
 	for _, x := range ioctlTable {
 		check(x.name, uint64(x.got))
+	}
+	for _, f := range flagTable {
+		check(f.name, f.v)
 	}
 	for _, s := range cStructs {
 		check("sizeof("+s.c+")", uint64(reflect.TypeOf(s.go_).Size()))

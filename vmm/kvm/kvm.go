@@ -133,6 +133,17 @@ func (v *VM) SetUserMemoryRegion(slot, flags uint32, gpa uint64, mem []byte) err
 	return nil
 }
 
+// DeleteUserMemoryRegion removes slot (KVM_SET_USER_MEMORY_REGION with
+// memory_size 0, api.rst 4.35). A slot's size and its KVM_MEM_READONLY flag
+// cannot change in place: a slot is deleted and created anew instead.
+func (v *VM) DeleteUserMemoryRegion(slot uint32) error {
+	r := UserspaceMemoryRegion{Slot: slot}
+	if _, err := ioctlPtr(v.fd, KVM_SET_USER_MEMORY_REGION, &r); err != nil {
+		return fmt.Errorf("KVM_SET_USER_MEMORY_REGION (delete slot %d): %w", slot, err)
+	}
+	return nil
+}
+
 // SetTSSAddr is KVM_SET_TSS_ADDR (three pages the guest must not use).
 func (v *VM) SetTSSAddr(addr uint64) error {
 	if _, err := ioctlInt(v.fd, KVM_SET_TSS_ADDR, uintptr(addr)); err != nil {
