@@ -1,7 +1,6 @@
 package vmm
 
 import (
-
 	"ukw/guest"
 	"ukw/vmm/kvm"
 )
