@@ -304,3 +304,26 @@ func TestGoldenProfile120x32(t *testing.T) {
 	checkSize(t, v, 120, 32)
 	golden.RequireEqual(t, []byte(v))
 }
+
+// BenchmarkTracePaneBatch measures what one batch of 1000 records costs the
+// UI goroutine: adding them to a full 10 000-row tail (with a filter set)
+// and rendering the pane at 200x50's size.
+func BenchmarkTracePaneBatch(b *testing.B) {
+	c, _ := testCommon(100, 17)
+	p := NewTracePane(c, 0)
+	p.filter = "e"
+	ev := session.TraceEvent{}
+	for k := range 1000 {
+		ev.Records = append(ev.Records, session.TraceRecord{Index: uint64(k), Kind: session.TraceKind(1 + k%3), Name: fmt.Sprintf("fn%d", k%40),
+			Text: "i=1", File: tracePath, Line: 20 + k%30, Depth: k % 7, At: time.Duration(k) * time.Microsecond})
+	}
+	for range 12 {
+		p.Update(ev)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		p.Update(ev)
+		_ = p.View()
+	}
+}

@@ -160,17 +160,19 @@ func (p *TracePane) trim() {
 		return
 	}
 	cut := len(p.rows) - p.max
-	p.rows = append([]traceRow(nil), p.rows[cut:]...)
+	n := copy(p.rows, p.rows[cut:]) // in place: the slice keeps its capacity
+	clear(p.rows[n:])
+	p.rows = p.rows[:n]
 	cursor := p.list.cursor
-	old := p.shown
-	p.shown = nil
-	for _, i := range old {
+	kept := p.shown[:0]
+	for _, i := range p.shown {
 		if i >= cut {
-			p.shown = append(p.shown, i-cut)
+			kept = append(kept, i-cut)
 		} else {
 			cursor--
 		}
 	}
+	p.shown = kept
 	p.list.cursor = max(cursor, 0)
 }
 
