@@ -11,7 +11,10 @@ type Config struct {
 	ELF string
 	// MemoryMiB is the guest RAM size; 0 means the backend's default.
 	MemoryMiB int
-	// Cmdline is the kernel command line (multiboot cmdline, PVH cmdline).
+	// Cmdline is the kernel command line (multiboot cmdline, PVH cmdline)
+	// as GRUB passes it: its first word is the kernel's name (argv[0] of a
+	// ukw app), the rest its arguments. Backends whose loader puts the
+	// kernel path there itself pass only ArgsAfterName.
 	Cmdline string
 	// Modules are extra multiboot modules.
 	Modules []Module
@@ -29,4 +32,22 @@ type Config struct {
 type Module struct {
 	Path    string
 	Cmdline string
+}
+
+// ArgsAfterName returns Cmdline without its first word. A multiboot
+// command line starts with the kernel's name (argv[0]); loaders that put
+// the kernel's path there themselves (QEMU's -kernel/-append, libvirt's
+// direct kernel boot) take only the rest, so argv[1..] stay the same on
+// every backend.
+func (c Config) ArgsAfterName() string {
+	for i, r := range c.Cmdline {
+		if r == ' ' || r == '\t' {
+			rest := c.Cmdline[i+1:]
+			for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
+				rest = rest[1:]
+			}
+			return rest
+		}
+	}
+	return ""
 }

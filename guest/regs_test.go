@@ -57,3 +57,11 @@ func TestDWARFOrder(t *testing.T) {
 		t.Fatal("DWARFReg(17) must not exist")
 	}
 }
+
+func TestArgsAfterName(t *testing.T) {
+	for in, want := range map[string]string{"hello world": "world", "hello  a b": "a b", "hello": "", "": "", "x\ty": "y"} {
+		if got := (Config{Cmdline: in}).ArgsAfterName(); got != want {
+			t.Errorf("ArgsAfterName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

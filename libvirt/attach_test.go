@@ -226,7 +226,7 @@ func TestStop(t *testing.T) {
 func TestListFindsUkwDomain(t *testing.T) {
 	c := daemon(t)
 	kernel := testKernel(t)
-	m, err := Boot(guest.Config{Image: kernel, ELF: kernel, Cmdline: "hang", MemoryMiB: 16}, Options{URI: testURI(), App: "Demo App", Accel: "auto"})
+	m, err := Boot(guest.Config{Image: kernel, ELF: kernel, Cmdline: "kernel hang", MemoryMiB: 16}, Options{URI: testURI(), App: "Demo App", Accel: "auto"})
 	if err != nil {
 		t.Fatal(err)
 	}

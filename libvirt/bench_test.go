@@ -16,7 +16,7 @@ func BenchmarkBootToExit(b *testing.B) {
 			kernel := benchKernel(b)
 			var created, exitByte time.Duration
 			for i := 0; i < b.N; i++ {
-				m, err := Boot(guest.Config{Image: kernel, Cmdline: "exit=1", MemoryMiB: 16}, Options{URI: testURI(), Accel: accel})
+				m, err := Boot(guest.Config{Image: kernel, Cmdline: "kernel exit=1", MemoryMiB: 16}, Options{URI: testURI(), Accel: accel})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -123,7 +123,7 @@ func boot(conn *Conn, cfg guest.Config, opts Options, tl *timeline) (*Machine, e
 	}
 	tl.mark("image uploaded")
 	spec := domainSpec{
-		Name: name, Accel: accel, Machine: opts.Machine, Kernel: kernel, Cmdline: cfg.Cmdline,
+		Name: name, Accel: accel, Machine: opts.Machine, Kernel: kernel, Cmdline: cfg.ArgsAfterName(),
 		MemoryMiB: cfg.MemoryMiB, CPUs: cfg.CPUs,
 		Meta: Metadata{App: app, ELF: elf, Pool: pool, Volume: volName, ExitChannel: "serial1"},
 	}

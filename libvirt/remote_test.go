@@ -94,7 +94,7 @@ func TestRemoteOverSSH(t *testing.T) {
 	daemon(t) // the local daemon the "remote" URI reaches
 	uri := sshLoopback(t)
 	kernel := testKernel(t)
-	m, err := Boot(guest.Config{Image: kernel, Cmdline: "exit=9 remote", MemoryMiB: 16}, Options{URI: uri, Accel: "auto"})
+	m, err := Boot(guest.Config{Image: kernel, Cmdline: "kernel exit=9 remote", MemoryMiB: 16}, Options{URI: uri, Accel: "auto"})
 	if err != nil {
 		t.Fatalf("Boot over %s: %v", uri, err)
 	}

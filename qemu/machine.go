@@ -160,8 +160,8 @@ func args(cfg guest.Config, accel, kernel, gdbAddr string) []string {
 	// Multiboot command lines start with the kernel's name (argv[0]); QEMU
 	// puts the kernel path there itself, so only the arguments after the
 	// first word are appended and argv[1..] match the other backends.
-	if _, args, ok := strings.Cut(strings.TrimSpace(cfg.Cmdline), " "); ok && strings.TrimSpace(args) != "" {
-		a = append(a, "-append", strings.TrimSpace(args))
+	if args := cfg.ArgsAfterName(); args != "" {
+		a = append(a, "-append", args)
 	}
 	if len(cfg.Modules) > 0 {
 		var mods []string
