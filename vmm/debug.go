@@ -14,6 +14,7 @@ const (
 	stratHWSlots  = "hw-slots"
 	stratKVMHW    = "kvm-hw"
 	stratCoopDB   = "cooperative-db"
+	stratROSlot   = "readonly-memslot"
 	int3          = 0xcc
 	vectorDebug   = 1
 	vectorBreak   = 3
@@ -59,6 +60,8 @@ func (v *vcpuState) updateCaps() {
 	switch {
 	case p.hwWatch:
 		c.WatchStrategy = stratKVMHW
+	case p.roSlot:
+		c.WatchStrategy = stratROSlot
 	case p.guestWatch && gf&GuestFeatureDebug != 0:
 		c.WatchStrategy = stratCoopDB
 	}
@@ -92,6 +95,12 @@ func (v *vcpuState) setBreakpoint(bp guest.Breakpoint) error {
 	case guest.WatchWrite, guest.WatchRead, guest.WatchAccess:
 		if c.WatchStrategy == "" {
 			return fmt.Errorf("%v: data watchpoints do not reach ukw on %s (see Caps().Notes): %w", bp.Kind, c.Hypervisor, guest.ErrUnsupported)
+		}
+		if c.WatchStrategy == stratROSlot {
+			if bp.Kind != guest.WatchWrite {
+				return fmt.Errorf("%v: read-only memslots see writes only: %w", bp.Kind, guest.ErrUnsupported)
+			}
+			return v.setWatch(bp)
 		}
 		switch bp.Len {
 		case 1, 2, 4, 8:
@@ -151,6 +160,9 @@ func (v *vcpuState) clearBreakpoint(bp guest.Breakpoint) error {
 			return nil
 		}
 	}
+	if bp.Kind == guest.WatchWrite && v.ws.remove(bp) {
+		return nil
+	}
 	if bp.Kind == guest.BreakSoftware {
 		if b, ok := v.sw[bp.Addr]; ok {
 			if v.mem != nil {
@@ -205,6 +217,9 @@ func (v *vcpuState) applyDebug(step bool) error {
 }
 
 func (v *vcpuState) applyDebugSkip(step bool, skip int) error {
+	if err := v.syncMemslots(); err != nil {
+		return fmt.Errorf("watchpoint memslots: %w", err)
+	}
 	dr, dr7 := v.debugRegs(skip)
 	var g kvm.GuestDebug
 	coop := v.coopWatch()

@@ -190,9 +190,10 @@ func TestInterruptAndKill(t *testing.T) {
 	}
 }
 
-// TestWatchpoints: where data watchpoints cannot reach the VMM or the
-// guest (kvm-pvm), SetBreakpoint must refuse with ErrUnsupported so that
-// gdb falls back to software watchpoints; elsewhere the watchpoint fires.
+// TestWatchpoints: where no watch strategy works, SetBreakpoint must
+// refuse with ErrUnsupported so that gdb falls back to software
+// watchpoints; elsewhere (debug registers, or read-only memslots on
+// kvm-pvm: watch_test.go) the watchpoint fires.
 func TestWatchpoints(t *testing.T) {
 	img := buildGuest(t, "guest64.S", "elf64")
 	counter := symbol(t, img, "counter")

@@ -41,6 +41,7 @@ const (
 	outDebug                          // KVM_EXIT_DEBUG: classify against breakpoints
 	outInterrupted                    // KVM_EXIT_INTR: look at the kick reasons
 	outNeedRegs                       // fault that needs the vCPU's registers (fill fault.Regs)
+	outWatch                          // a guest write touched a watchpoint (watch): complete the instruction, then stop
 )
 
 // outcome is what handling one exit decided. It carries no KVM handles.
@@ -57,6 +58,7 @@ type outcome struct {
 	hcNr    uint16 // HcBreak or HcDebug for outFrameStop
 	dr6     uint64
 	debug   kvm.DebugExit
+	watch   guest.Breakpoint
 }
 
 // devices is the VMM's device state; handle is a pure function of it, the
@@ -72,6 +74,7 @@ type devices struct {
 	seenPort      map[uint16]bool
 	seenMMIO      map[uint64]bool
 	guestFeatures uint64
+	watch         *watchSet // write watchpoints on read-only pages (watch.go); nil when none
 }
 
 // newDevices returns the device state. With userPIT (a VM without the
@@ -110,6 +113,16 @@ func (d *devices) handle(e kvm.Exit, run, mem []byte) outcome {
 		m := e.MMIO
 		if m.Len < 1 || m.Len > 8 {
 			return faultOutcome(guest.FaultInternalError, fmt.Sprintf("MMIO exit with length %d", m.Len))
+		}
+		if d.watch.covers(m.Addr) {
+			hit, err := d.watch.write(m, run, mem)
+			if err != nil {
+				return faultOutcome(guest.FaultInternalError, err.Error())
+			}
+			if hit != nil {
+				o.kind, o.watch = outWatch, *hit
+			}
+			return o
 		}
 		dir := "read"
 		if m.IsWrite {

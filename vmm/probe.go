@@ -1,6 +1,7 @@
 package vmm
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -20,8 +21,12 @@ type probeResult struct {
 	hwWatch    bool // a write watchpoint in DR0 ends in KVM_EXIT_DEBUG (not in the guest)
 	guestWatch bool // a write watchpoint in the guest's own DR0/DR7 raises #DB in the guest
 	singleStep bool // KVM_GUESTDBG_SINGLESTEP ends in KVM_EXIT_DEBUG with DR6.BS
-	took       time.Duration
-	notes      []string
+	// roSlot: a guest write to a KVM_MEM_READONLY slot exits as
+	// KVM_EXIT_MMIO with its address and data and leaves memory alone,
+	// and a KVM_RUN with immediate_exit then completes the instruction.
+	roSlot bool
+	took   time.Duration
+	notes  []string
 }
 
 // hypervisorName tells kvm-pvm from VMX/SVM KVM by the loaded modules.
@@ -45,12 +50,12 @@ func probe(sys *kvm.System) (probeResult, error) {
 		return res, err
 	}
 	defer vm.Close()
-	mem, err := unix.Mmap(-1, 0, 1<<16, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	mem, err := unix.Mmap(-1, 0, probeRAM+pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {
 		return res, fmt.Errorf("probe memory: %w", err)
 	}
 	defer unix.Munmap(mem)
-	if err := vm.SetUserMemoryRegion(0, 0, 0, mem); err != nil {
+	if err := vm.SetUserMemoryRegion(0, 0, 0, mem[:probeRAM]); err != nil {
 		return res, err
 	}
 	type trial struct {
@@ -96,10 +101,23 @@ func probe(sys *kvm.System) (probeResult, error) {
 		// handler at 0x1801 instead of after its code.
 		*t.set = t.ok(e) && (t.dr == nil || rip == probeHandler+1)
 	}
+	if vm.CheckExtension(kvm.KVM_CAP_READONLY_MEM) > 0 {
+		cpu, err := vm.CreateVCPU(len(trials))
+		if err != nil {
+			return res, err
+		}
+		res.roSlot, err = probeReadOnly(vm, cpu, mem)
+		cpu.Close()
+		if err != nil {
+			return res, err
+		}
+	}
 	if !res.swBP {
 		res.notes = append(res.notes, "int3 with KVM_GUESTDBG_USE_SW_BP does not reach the VMM here: software breakpoints use debug registers, or the guest's #BP handler (BREAK hypercall) after HELLO")
 	}
 	switch {
+	case !res.hwWatch && res.roSlot:
+		res.notes = append(res.notes, "data breakpoints in DR7 do not reach the VMM here: write watchpoints use read-only memslots (the watched page's writes exit to the VMM); read and access watchpoints are not available")
 	case !res.hwWatch && res.guestWatch:
 		res.notes = append(res.notes, "data watchpoints are delivered to the guest, not the VMM: they need the guest's #DB handler (DEBUG hypercall); gdb falls back to software watchpoints otherwise")
 	case !res.hwWatch:
@@ -111,6 +129,51 @@ func probe(sys *kvm.System) (probeResult, error) {
 
 // probeHandler is where the probe's real-mode IVT sends every exception.
 const probeHandler = 0x1800
+
+// probeRAM is the probe VM's writable RAM; one read-only page follows it.
+const probeRAM = 1 << 16
+
+// probeReadOnly maps the page after probeRAM read-only and runs
+// `mov [0x10], al; hlt` with DS based at that page: the write must exit
+// as KVM_EXIT_MMIO (address, length 1, data) without reaching memory, and
+// a KVM_RUN with immediate_exit must then end with EINTR and rip after
+// the mov (api.rst, KVM_CAP_IMMEDIATE_EXIT and KVM_EXIT_MMIO).
+func probeReadOnly(vm *kvm.VM, cpu *kvm.VCPU, mem []byte) (bool, error) {
+	if err := vm.SetUserMemoryRegion(1, kvm.KVM_MEM_READONLY, probeRAM, mem[probeRAM:]); err != nil {
+		return false, nil // refused: no read-only slots here
+	}
+	const code, val = 0x1000, 0x5a
+	copy(mem[code:], []byte{0xa2, 0x10, 0x00, 0xf4})
+	s, err := cpu.GetSregs()
+	if err != nil {
+		return false, err
+	}
+	s.CS.Base, s.CS.Selector, s.DS.Base, s.DS.Selector = 0, 0, probeRAM, probeRAM>>4
+	if err := cpu.SetSregs(&s); err != nil {
+		return false, err
+	}
+	if err := cpu.SetRegs(&kvm.Regs{RIP: code, RAX: val, RFLAGS: 2}); err != nil {
+		return false, err
+	}
+	if err := cpu.Run(); err != nil {
+		return false, err
+	}
+	e, err := cpu.Exit()
+	if err != nil {
+		return false, err
+	}
+	if e.Reason != kvm.KVM_EXIT_MMIO || !e.MMIO.IsWrite || e.MMIO.Addr != probeRAM+0x10 || e.MMIO.Len != 1 || e.MMIO.Data[0] != val || mem[probeRAM+0x10] != 0 {
+		return false, nil
+	}
+	cpu.SetImmediateExit(true)
+	err = cpu.Run()
+	cpu.SetImmediateExit(false)
+	if !errors.Is(err, kvm.ErrInterrupted) {
+		return false, nil
+	}
+	r, err := cpu.GetRegs()
+	return err == nil && r.RIP == code+3, err
+}
 
 func probeRun(cpu *kvm.VCPU, dbg *kvm.GuestDebug, dr *kvm.DebugRegs) (kvm.Exit, uint64, error) {
 	s, err := cpu.GetSregs()
@@ -145,7 +208,7 @@ func probeRun(cpu *kvm.VCPU, dbg *kvm.GuestDebug, dr *kvm.DebugRegs) (kvm.Exit, 
 
 func (p probeResult) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: sw-bp %v, hw-bp %v, hw-watch %v, guest-watch %v, single-step %v (probe %v)", p.hypervisor, p.swBP, p.hwBP, p.hwWatch, p.guestWatch, p.singleStep, p.took.Round(time.Microsecond))
+	fmt.Fprintf(&b, "%s: sw-bp %v, hw-bp %v, hw-watch %v, guest-watch %v, readonly-memslot %v, single-step %v (probe %v)", p.hypervisor, p.swBP, p.hwBP, p.hwWatch, p.guestWatch, p.roSlot, p.singleStep, p.took.Round(time.Microsecond))
 	return b.String()
 }
 

@@ -46,6 +46,9 @@ type vcpuState struct {
 	probe  probeResult
 	slots  [4]slot
 	sw     map[uint64]*swBreak // by virtual address
+	ws     *watchSet           // write watchpoints by read-only memslots (watch.go)
+	// memslots is the slot layout applied to the VM, by slot id.
+	memslots map[uint32]memslot
 
 	conBuf   []byte
 	conSince time.Time
@@ -76,8 +79,9 @@ func (m *Machine) boot() (*vcpuState, error) {
 	// in user space for them (pit.go). Other kernels keep both.
 	irqchip := m.image.Kind != EntryUKW64
 	booted := time.Now()
-	v := &vcpuState{m: m, irqchip: irqchip, sw: map[uint64]*swBreak{}, budget: m.cfg.Timeout,
+	v := &vcpuState{m: m, irqchip: irqchip, sw: map[uint64]*swBreak{}, budget: m.cfg.Timeout, ws: newWatchSet(),
 		dev: newDevices(m.cfg.StrictIO, !irqchip, func() time.Duration { return time.Since(booted) })}
+	v.dev.watch = v.ws
 	ok := false
 	defer func() {
 		if !ok {
@@ -107,6 +111,7 @@ func (m *Machine) boot() (*vcpuState, error) {
 	if err := v.vm.SetUserMemoryRegion(0, 0, 0, v.mem); err != nil {
 		return nil, fmt.Errorf("vmm: %w", err)
 	}
+	v.memslots = map[uint32]memslot{0: {gpa: 0, size: m.memSize}}
 	m.mark("memory")
 	if irqchip {
 		if err := v.vm.CreateIRQChip(); err != nil {
@@ -282,6 +287,9 @@ func (v *vcpuState) apply(o *outcome) (kvm.DebugExit, bool, bool) {
 		return o.debug, true, false
 	case outInterrupted:
 		return kvm.DebugExit{}, false, v.onKick()
+	case outWatch:
+		v.watchStop(o.watch)
+		return kvm.DebugExit{}, false, true
 	}
 	return kvm.DebugExit{}, false, false
 }
