@@ -262,6 +262,13 @@ func TestGDBHbreakAndWatchpoint(t *testing.T) {
 		}
 		out := runGDB(t, elfPath, stub.Addr, script(t, "hbreak-watch", prefix), nil)
 		want(t, "hbreak-watch", out)
+		if prefix == "" && !strings.Contains(out, "Hardware watchpoint 2: watched") {
+			// Caps says Z2 works (debug registers, QEMU's own, or the
+			// VMM's read-only memslots on kvm-pvm): gdb's plain `watch`
+			// must have used it, not its single-stepping fallback.
+			t.Fatalf("gdb did not use a hardware watchpoint (caps %+v):\n%s", m.Caps(), out)
+		}
+		t.Logf("watch strategy %q", m.Caps().WatchStrategy)
 	})
 }
 
