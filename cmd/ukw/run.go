@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"ukw/gdbstub"
 	"ukw/guest"
 	"ukw/libvirt"
 	"ukw/qemu"
@@ -23,15 +25,29 @@ func newRunCmd() *cobra.Command {
 		connect string
 	)
 	c := &cobra.Command{
-		Use:   "run [DIR|IMAGE]",
+		Use:   "run [--gdb [ADDR] [--wait]] [DIR|IMAGE]",
 		Short: "Build (for an app directory) and boot a unikernel; exit with its status",
 		Long: "run builds the app in DIR (default .) or takes a kernel IMAGE (multiboot ELF32/ELF64/a.out,\n" +
 			"PVH, or ELF64), boots it on the native KVM VMM, streams its console to stdout and exits\n" +
 			"with the guest's status. Any fault (exception, triple fault, KVM internal error, timeout,\n" +
 			"--strict-io violation, bad hypercall) prints a symbolized crash report and exits 127\n" +
-			"(124 for a timeout).",
-		Args: cobra.MaximumNArgs(1),
+			"(124 for a timeout).\n\n" +
+			"--gdb [ADDR] serves a GDB stub (default 127.0.0.1:1234; a non-loopback address needs\n" +
+			"--gdb-allow-remote) and prints the gdb command that attaches to it; --wait holds the guest\n" +
+			"at its first instruction until the debugger continues it.",
+		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("gdb") {
+				o.GDB = true
+				// `--gdb ADDR` with a space: pflag gives the optional value
+				// only as --gdb=ADDR, so take a leading address argument.
+				if o.GDBAddr == gdbstub.DefaultAddr && len(args) > 0 && looksLikeAddr(args[0]) {
+					o.GDBAddr, args = args[0], args[1:]
+				}
+			}
+			if len(args) > 1 {
+				return fmt.Errorf("run takes one DIR or IMAGE, got %q", args)
+			}
 			if len(args) == 1 {
 				o.Target = args[0]
 			}
@@ -83,5 +99,23 @@ func newRunCmd() *cobra.Command {
 	fl.BoolVar(&o.Stats, "stats", false, "print the start-up timeline (µs) on stderr")
 	fl.BoolVar(&o.JSON, "json", false, "with --stats: print the timeline as JSON")
 	fl.BoolVar(&o.CountInstr, "count-instructions", false, "single-step the whole run and report the guest instruction count (slow)")
+	fl.StringVar(&o.GDBAddr, "gdb", "", "serve a GDB stub on ADDR (default "+gdbstub.DefaultAddr+") and print the gdb command to attach")
+	fl.Lookup("gdb").NoOptDefVal = gdbstub.DefaultAddr
+	fl.BoolVar(&o.GDBWait, "wait", false, "with --gdb: hold the guest at its first instruction until a debugger continues it")
+	fl.BoolVar(&o.GDBAllowRemote, "gdb-allow-remote", false, "with --gdb: allow a non-loopback address (the stub gives full control of the guest)")
 	return c
+}
+
+// looksLikeAddr reports whether arg is HOST:PORT (an address for --gdb)
+// rather than a path that exists.
+func looksLikeAddr(arg string) bool {
+	if _, err := os.Stat(arg); err == nil {
+		return false
+	}
+	_, port, err := net.SplitHostPort(arg)
+	if err != nil || port == "" {
+		return false
+	}
+	_, err = net.LookupPort("tcp", port)
+	return err == nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"ukw/build"
+	"ukw/gdbstub"
 	"ukw/guest"
 	"ukw/symbols"
 	"ukw/vmm"
@@ -38,6 +39,14 @@ type Options struct {
 	Stats      bool
 	JSON       bool
 	CountInstr bool // single-step the whole run and report the instruction count
+	// GDB serves a GDB stub for the machine (`--gdb [ADDR]`); GDBAddr is
+	// where ("" is gdbstub.DefaultAddr, 127.0.0.1:1234), GDBAllowRemote
+	// permits a non-loopback address, and GDBWait holds the guest at its
+	// first instruction until a debugger continues it.
+	GDB            bool
+	GDBAddr        string
+	GDBWait        bool
+	GDBAllowRemote bool
 	Stdout     io.Writer
 	Stderr     io.Writer
 	// NewMachine boots a guest on the selected backend; nil means vmm.New.
@@ -127,6 +136,21 @@ func Run(ctx context.Context, o Options) (int, error) {
 		o.Stderr = os.Stderr
 	}
 	start := time.Now()
+	if o.GDB && o.CountInstr {
+		return StatusError, errors.New("--count-instructions and --gdb exclude each other (a debugger drives the guest)")
+	}
+	if (o.GDBWait || o.GDBAllowRemote) && !o.GDB {
+		return StatusError, errors.New("--wait and --gdb-allow-remote go with --gdb")
+	}
+	if o.GDB {
+		addr := o.GDBAddr
+		if addr == "" {
+			addr = gdbstub.DefaultAddr
+		}
+		if err := gdbstub.CheckAddr(addr, o.GDBAllowRemote); err != nil {
+			return StatusError, err // before building and booting
+		}
+	}
 	t, err := resolve(ctx, &o)
 	if err != nil {
 		return StatusError, err
@@ -165,8 +189,17 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if o.CountInstr {
 		resume = func() error { steps++; return m.Step(0) }
 	}
-	if err := resume(); err != nil {
-		return StatusError, err
+	var dbg *debugger
+	if o.GDB {
+		if dbg, err = serveGDB(ctx, &o, m, t.elf); err != nil {
+			return StatusError, err
+		}
+		defer dbg.close()
+	}
+	if !o.GDBWait {
+		if err := resume(); err != nil {
+			return StatusError, err
+		}
 	}
 	killed := false
 	var end guest.Event
@@ -190,6 +223,10 @@ func Run(ctx context.Context, o Options) (int, error) {
 					}
 					continue
 				}
+				if dbg != nil {
+					dbg.stopped(e.Stop) // the debugger's, or one for the next to see
+					continue
+				}
 				end = e
 			case guest.ExitEvent, guest.FaultEvent:
 				end = e
@@ -200,6 +237,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 				m.Kill()
 			}
 		}
+	}
+	if dbg != nil {
+		dbg.finish(ctx) // let an attached gdb read the exit before the stub closes
 	}
 	status := report(&o, m, t, end, &stats)
 	if o.VGA {
