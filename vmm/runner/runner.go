@@ -47,8 +47,8 @@ type Options struct {
 	GDBAddr        string
 	GDBWait        bool
 	GDBAllowRemote bool
-	Stdout     io.Writer
-	Stderr     io.Writer
+	Stdout         io.Writer
+	Stderr         io.Writer
 	// NewMachine boots a guest on the selected backend; nil means vmm.New.
 	NewMachine func(guest.Config) (guest.Machine, error)
 }
