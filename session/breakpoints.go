@@ -169,6 +169,9 @@ func (l *loop) applyBreakpoints() {
 			err := l.insert(k)
 			switch {
 			case err == nil:
+				if bp.Kind.IsWatch() {
+					bp.old = l.watchedBytes(bp)
+				}
 			case errors.Is(err, guest.ErrUnsupported) && bp.Kind == guest.WatchWrite:
 				l.makeSoft(bp)
 			default:
@@ -259,6 +262,9 @@ func (l *loop) addBreakpoint(spec string, kind guest.BreakKind, temp bool) {
 				err := l.insert(k)
 				switch {
 				case err == nil:
+					if kind.IsWatch() {
+						bp.old = l.watchedBytes(bp)
+					}
 				case errors.Is(err, guest.ErrUnsupported) && kind == guest.WatchWrite:
 					l.makeSoft(bp)
 				case errors.Is(err, guest.ErrUnsupported) && kind.IsWatch():

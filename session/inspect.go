@@ -166,7 +166,7 @@ func (l *loop) reportStop(st guest.Stop, detail string) {
 		for _, bp := range l.bps.list {
 			if bp.Kind.IsWatch() && len(bp.Addrs) > 0 && bp.Addrs[0] <= st.Addr && st.Addr < bp.Addrs[0]+uint64(max(bp.size, 1)) {
 				bp.Hits++
-				generic = fmt.Sprintf("Watchpoint %d: %s, %s", bp.ID, bp.Spec, l.describe(st.PC))
+				generic = l.watchDetail(bp, "Hardware watchpoint", st.PC)
 			}
 		}
 		if detail == "" {

@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ParseCommand turns a gdb/Delve-style command line into a Command:
 // break/b/tbreak/hbreak, delete/d, continue/c, step/s, next/n, stepi/si,
 // nexti/ni, finish/fin, interrupt, print/p, x/FMT, watch/rwatch/awatch,
-// frame/f, up, down, backtrace/bt, info, layers, layer, rebuild, reboot, quit/q.
+// frame/f, up, down, profile [DURATION|stop], backtrace/bt, info, layers, layer, rebuild, reboot, quit/q.
 func ParseCommand(line string) (Command, error) {
 	line = strings.TrimSpace(line)
 	if line == "" {
@@ -116,6 +117,26 @@ func ParseCommand(line string) (Command, error) {
 			return nil, fmt.Errorf("list: need a file")
 		}
 		return LoadSource{File: arg}, nil
+	case "profile":
+		p := Profile{}
+		if arg == "stop" {
+			return StopProfile{}, nil
+		}
+		if arg != "" {
+			d, err := time.ParseDuration(arg)
+			if err != nil {
+				secs, err2 := strconv.Atoi(arg)
+				if err2 != nil || secs <= 0 {
+					return nil, fmt.Errorf("profile: %q is not a duration (e.g. 5s) or \"stop\"", arg)
+				}
+				d = time.Duration(secs) * time.Second
+			}
+			if d <= 0 {
+				return nil, fmt.Errorf("profile: the duration must be positive")
+			}
+			p.Duration = d
+		}
+		return p, nil
 	case "rebuild", "make":
 		return noArg(Rebuild{})
 	case "reboot", "run", "r", "restart":

@@ -3,6 +3,7 @@ package session
 import (
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestParseCommand(t *testing.T) {
@@ -31,6 +32,10 @@ func TestParseCommand(t *testing.T) {
 		"layers":           ListLayers{},
 		"layer lib/trace":  ToggleLayer{Name: "lib/trace"},
 		"rebuild":          Rebuild{},
+		"profile":          Profile{},
+		"profile 2s":       Profile{Duration: 2 * time.Second},
+		"profile 10":       Profile{Duration: 10 * time.Second},
+		"profile stop":     StopProfile{},
 		"reboot":           Reboot{},
 		"q":                Quit{},
 	}
@@ -44,7 +49,7 @@ func TestParseCommand(t *testing.T) {
 			t.Errorf("%q = %#v, want %#v", line, got, want)
 		}
 	}
-	for _, bad := range []string{"", "b", "frobnicate", "delete x", "x/0x $rsp", "x/8z $rsp", "c now", "info nothing", "frame -1", "b main if x"} {
+	for _, bad := range []string{"", "b", "frobnicate", "delete x", "x/0x $rsp", "x/8z $rsp", "c now", "info nothing", "frame -1", "b main if x", "profile soon", "profile -1s"} {
 		if c, err := ParseCommand(bad); err == nil {
 			t.Errorf("%q parsed as %#v, want an error", bad, c)
 		}

@@ -106,7 +106,7 @@ func RunPlain(s *Session, in io.Reader, out io.Writer, o PlainOptions) error {
 			if e.Error {
 				signal(refused)
 			}
-		case FrameEvent, MemoryEvent, LayersEvent, SourceEvent, DisasmEvent:
+		case FrameEvent, MemoryEvent, LayersEvent, SourceEvent, DisasmEvent, ProfileEvent:
 			signal(answered)
 		}
 	}
@@ -280,6 +280,43 @@ func PlainLine(e Event, quiet bool) string {
 		return e.Text
 	case LogEvent:
 		return "[log] " + e.Msg
+	case TraceEvent:
+		var b strings.Builder
+		for _, r := range e.Records {
+			what := r.Name
+			switch r.Kind {
+			case TraceEnter:
+				what = "→ " + r.Name
+			case TraceExit:
+				what = "← " + r.Name
+			default:
+				what = "• " + r.Name
+				if r.Text != "" {
+					what += " " + r.Text
+				}
+			}
+			fmt.Fprintf(&b, "[trace] %10s %s%s\n", r.At.Round(time.Microsecond), strings.Repeat("  ", max(r.Depth, 0)), what)
+		}
+		if e.Warning != "" {
+			b.WriteString("[trace] warning: " + e.Warning + "\n")
+		}
+		if e.Final {
+			fmt.Fprintf(&b, "[trace] %d records, %d dropped\n", e.Total, e.Dropped)
+		}
+		return strings.TrimRight(b.String(), "\n")
+	case ProfileEvent:
+		if e.Err != "" {
+			return "[profile] " + e.Err
+		}
+		if e.Running {
+			return ""
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "[profile] %d samples at %d Hz in %s", e.Samples, e.Hz, e.Elapsed.Round(time.Millisecond))
+		for _, f := range e.Top {
+			fmt.Fprintf(&b, "\n  %5.1f%% self %5.1f%% total  %s", f.SelfPct, f.TotalPct, f.Name)
+		}
+		return b.String()
 	case LayersEvent:
 		if quiet {
 			return ""

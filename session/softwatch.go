@@ -73,11 +73,9 @@ func (g *softWatchGoal) stopped(l *loop, st guest.Stop) bool {
 		if now == nil || bytes.Equal(now, bp.old) {
 			continue
 		}
-		old := bp.old
-		bp.old = now
 		st.Reason, st.Addr, st.Watch = guest.StopWatchpoint, bp.Addrs[0], guest.WatchWrite
-		l.reportStop(st, fmt.Sprintf("Software watchpoint %d: %s\nOld value = %s\nNew value = %s\n%s",
-			bp.ID, bp.Spec, watchValue(old), watchValue(now), l.describe(st.PC)))
+		bp.Hits++
+		l.reportStop(st, l.watchDetail(bp, "Software watchpoint", st.PC))
 		l.goal = nil
 		return false // reported here, with the values
 	}
@@ -98,4 +96,19 @@ func watchValue(b []byte) string {
 	copy(w[:], b)
 	v := binary.LittleEndian.Uint64(w[:])
 	return fmt.Sprintf("%d", signExtend(v, len(b)))
+}
+
+// watchDetail describes a watchpoint hit like gdb: its number and
+// expression, the old and new values of a write watchpoint, and where
+// the guest stopped. It remembers the new value for the next hit.
+func (l *loop) watchDetail(bp *bpt, word string, pc uint64) string {
+	s := fmt.Sprintf("%s %d: %s", word, bp.ID, bp.Spec)
+	if now := l.watchedBytes(bp); now != nil && bp.Kind == guest.WatchWrite {
+		if bp.old != nil {
+			s += fmt.Sprintf("\nOld value = %s", watchValue(bp.old))
+		}
+		s += fmt.Sprintf("\nNew value = %s", watchValue(now))
+		bp.old = now
+	}
+	return s + "\n" + l.describe(pc)
 }
