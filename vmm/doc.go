@@ -16,5 +16,7 @@
 // to its thread.
 //
 // A throwaway probe VM, run on first use of the debug features, picks the
-// breakpoint and watchpoint strategies: see docs/vmm.md.
+// breakpoint and watchpoint strategies: see docs/vmm.md. Where KVM reports
+// no data breakpoints (kvm-pvm), write watchpoints are read-only memslots
+// over the watched pages (watch.go).
 package vmm
