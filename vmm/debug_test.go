@@ -11,7 +11,7 @@ import (
 )
 
 // symbol returns the address of name in the ELF at path.
-func symbol(t *testing.T, path, name string) uint64 {
+func symbol(t testing.TB, path, name string) uint64 {
 	t.Helper()
 	f, err := elf.Open(path)
 	if err != nil {
