@@ -23,6 +23,7 @@ func newRunCmd() *cobra.Command {
 		o       runner.Options
 		cmdline string
 		connect string
+		modules []string
 	)
 	c := &cobra.Command{
 		Use:   "run [--gdb [ADDR] [--wait]] [DIR|IMAGE]",
@@ -50,6 +51,13 @@ func newRunCmd() *cobra.Command {
 			}
 			if len(args) == 1 {
 				o.Target = args[0]
+			}
+			for _, mod := range modules {
+				m, err := runner.ParseModule(mod)
+				if err != nil {
+					return err
+				}
+				o.Modules = append(o.Modules, m)
 			}
 			if cmd.Flags().Changed("cmdline") {
 				o.Cmdline = &cmdline
@@ -99,6 +107,7 @@ func newRunCmd() *cobra.Command {
 	fl.BoolVar(&o.Stats, "stats", false, "print the start-up timeline (µs) on stderr")
 	fl.BoolVar(&o.JSON, "json", false, "with --stats: print the timeline as JSON")
 	fl.BoolVar(&o.CountInstr, "count-instructions", false, "single-step the whole run and report the guest instruction count (slow)")
+	fl.StringArrayVar(&modules, "module", nil, "load a multiboot module: 'FILE [ARGS...]' (the whole string is its command line, as GRUB's module command passes it); repeatable")
 	fl.StringVar(&o.GDBAddr, "gdb", "", "serve a GDB stub on ADDR (default "+gdbstub.DefaultAddr+") and print the gdb command to attach")
 	fl.Lookup("gdb").NoOptDefVal = gdbstub.DefaultAddr
 	fl.BoolVar(&o.GDBWait, "wait", false, "with --gdb: hold the guest at its first instruction until a debugger continues it")

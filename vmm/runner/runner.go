@@ -39,6 +39,8 @@ type Options struct {
 	Stats      bool
 	JSON       bool
 	CountInstr bool // single-step the whole run and report the instruction count
+	// Modules are multiboot modules to load with the kernel (`--module`).
+	Modules []guest.Module
 	// GDB serves a GDB stub for the machine (`--gdb [ADDR]`); GDBAddr is
 	// where ("" is gdbstub.DefaultAddr, 127.0.0.1:1234), GDBAllowRemote
 	// permits a non-loopback address, and GDBWait holds the guest at its
@@ -155,7 +157,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err != nil {
 		return StatusError, err
 	}
-	cfg := guest.Config{Image: t.image, ELF: t.elf, Cmdline: t.cmdline, MemoryMiB: t.memory, Timeout: o.Timeout, StrictIO: o.StrictIO}
+	cfg := guest.Config{Image: t.image, ELF: t.elf, Cmdline: t.cmdline, MemoryMiB: t.memory, Timeout: o.Timeout, StrictIO: o.StrictIO, Modules: o.Modules}
 	if o.Cmdline != nil {
 		cfg.Cmdline = *o.Cmdline
 	}
