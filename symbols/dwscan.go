@@ -173,13 +173,26 @@ func findAbbrev(b []byte, off, code uint64) (*abbrev, error) {
 	if off >= uint64(len(b)) {
 		return nil, fmt.Errorf("abbreviation offset %#x out of range", off)
 	}
-	r := &rbuf{b: b, off: int(off)}
+	r := rbuf{b: b, off: int(off)}
 	for r.err == nil {
 		c := r.uleb()
 		if c == 0 {
 			break
 		}
-		a := &abbrev{tag: r.uleb(), children: r.u8() != 0}
+		tag, children := r.uleb(), r.u8() != 0
+		if c != code {
+			for r.err == nil {
+				at, form := r.uleb(), r.uleb()
+				if form == fImplicitConst {
+					r.sleb()
+				}
+				if at == 0 && form == 0 {
+					break
+				}
+			}
+			continue
+		}
+		a := &abbrev{tag: tag, children: children}
 		for r.err == nil {
 			at, form := r.uleb(), r.uleb()
 			var ic int64
@@ -189,11 +202,9 @@ func findAbbrev(b []byte, off, code uint64) (*abbrev, error) {
 			if at == 0 && form == 0 {
 				break
 			}
-			if c == code {
-				a.attrs = append(a.attrs, abbrevAttr{at, form, ic})
-			}
+			a.attrs = append(a.attrs, abbrevAttr{at, form, ic})
 		}
-		if c == code && r.err == nil {
+		if r.err == nil {
 			return a, nil
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"sort"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // File is an opened ELF image with its symbol table and (lazily indexed)
@@ -17,6 +19,13 @@ type File struct {
 	path string
 	elf  *elf.File
 	rd   io.Closer
+
+	// mapping is the file mapped read-only (Open only, mmap.go); the
+	// indexers read sec's mapped sections from it inside useMapped, and
+	// Close unmaps it under mapMu once they are done.
+	mapping []byte
+	mapMu   sync.RWMutex
+	closed  bool
 
 	// Syms are the function-like and object symbols of .symtab (or
 	// .dynsym when there is no .symtab) in file order.
@@ -45,7 +54,8 @@ type File struct {
 	// every address.
 	noRange []*unit
 
-	sec sectionData
+	sec     sectionData
+	locOnce sync.Once
 
 	frameOnce sync.Once
 	frames    *frameIndex
@@ -63,10 +73,15 @@ type Section struct {
 }
 
 // sectionData holds the raw DWARF sections the standard library does not
-// expose, read once at Open.
+// expose. info, abbrev, line, lineStr, str and strOffsets point into the
+// mapping when there is one: they are read only inside useMapped and
+// cleared by Close. addr, ranges and rnglists are heap copies read at
+// Open; loc and loclists are heap copies read on first use (locSections):
+// those are also read when variables are evaluated.
 type sectionData struct {
-	line, lineStr, str, addr, loc, loclists, rnglists []byte
-	info, abbrev, strOffsets, ranges                  []byte
+	info, abbrev, line, lineStr, str, strOffsets []byte
+	addr, ranges, rnglists                       []byte
+	loc, loclists                                []byte
 }
 
 // Open opens the ELF file at path and indexes its symbol table and its
@@ -77,8 +92,12 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := NewFile(fh)
+	m := mapFile(fh)
+	f, err := newFile(fh, m)
 	if err != nil {
+		if m != nil {
+			unix.Munmap(m)
+		}
 		fh.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -88,7 +107,11 @@ func Open(path string) (*File, error) {
 }
 
 // NewFile reads an ELF image from r (see Open).
-func NewFile(r io.ReaderAt) (f *File, err error) {
+func NewFile(r io.ReaderAt) (*File, error) { return newFile(r, nil) }
+
+// newFile is NewFile with the image's bytes mapped in memory (m, nil for
+// none); the File owns m from here on, Close unmaps it.
+func newFile(r io.ReaderAt, m []byte) (f *File, err error) {
 	defer func() {
 		// debug/elf and debug/dwarf are meant not to panic on bad input,
 		// but a malformed image must never take the process down.
@@ -100,7 +123,7 @@ func NewFile(r io.ReaderAt) (f *File, err error) {
 	if err != nil {
 		return nil, err
 	}
-	f = &File{elf: ef, byName: map[string][]int{}, src: map[string][]string{}, abbrevCache: map[uint64]*abbrevTable{}}
+	f = &File{elf: ef, mapping: m, byName: map[string][]int{}, src: map[string][]string{}, abbrevCache: map[uint64]*abbrevTable{}}
 	for i, s := range ef.Sections {
 		if s.Flags&elf.SHF_ALLOC != 0 && s.Type != elf.SHT_NULL {
 			f.sections = append(f.sections, Section{Name: s.Name, Addr: s.Addr, Size: s.Size, Exec: s.Flags&elf.SHF_EXECINSTR != 0, index: i})
@@ -111,12 +134,19 @@ func NewFile(r io.ReaderAt) (f *File, err error) {
 	return f, nil
 }
 
-// Close releases the file.
+// Close releases the file: it unmaps the image (after any indexing in
+// progress ends) and closes it. What was looked up before stays valid;
+// afterwards, what needs data not indexed yet finds nothing (or returns
+// an error), it never reads the unmapped memory.
 func (f *File) Close() error {
+	err := f.unmap()
 	if f.rd != nil {
-		return f.rd.Close()
+		if e := f.rd.Close(); err == nil {
+			err = e
+		}
+		f.rd = nil
 	}
-	return nil
+	return err
 }
 
 // Path is the file name given to Open ("" for NewFile).
@@ -168,6 +198,7 @@ func (f *File) SectionAt(addr uint64) (Section, bool) {
 	return Section{}, false
 }
 
+// rawSection reads the named section into the heap (decompressed).
 func (f *File) rawSection(name string) []byte {
 	s := f.elf.Section(name)
 	if s == nil || s.Type == elf.SHT_NOBITS {
@@ -180,21 +211,43 @@ func (f *File) rawSection(name string) []byte {
 	return b
 }
 
+// mappedSection is the named section's bytes in the mapping, or a heap
+// copy when there is no mapping or the section is compressed.
+func (f *File) mappedSection(name string) []byte {
+	s := f.elf.Section(name)
+	if s == nil || s.Type == elf.SHT_NOBITS {
+		return nil
+	}
+	if f.mapping == nil || s.Flags&elf.SHF_COMPRESSED != 0 ||
+		s.Offset > uint64(len(f.mapping)) || s.FileSize > uint64(len(f.mapping))-s.Offset {
+		return f.rawSection(name)
+	}
+	return f.mapping[s.Offset : s.Offset+s.FileSize : s.Offset+s.FileSize]
+}
+
+// locSections returns .debug_loc and .debug_loclists, read on first use
+// (only variables need them).
+func (f *File) locSections() (loc, loclists []byte) {
+	f.locOnce.Do(func() {
+		f.sec.loc = f.rawSection(".debug_loc")
+		f.sec.loclists = f.rawSection(".debug_loclists")
+	})
+	return f.sec.loc, f.sec.loclists
+}
+
 func (f *File) loadDWARF() {
 	if f.elf.Section(".debug_info") == nil {
 		return
 	}
 	f.sec = sectionData{
-		info:       f.rawSection(".debug_info"),
-		abbrev:     f.rawSection(".debug_abbrev"),
-		strOffsets: f.rawSection(".debug_str_offsets"),
+		info:       f.mappedSection(".debug_info"),
+		abbrev:     f.mappedSection(".debug_abbrev"),
+		strOffsets: f.mappedSection(".debug_str_offsets"),
+		line:       f.mappedSection(".debug_line"),
+		lineStr:    f.mappedSection(".debug_line_str"),
+		str:        f.mappedSection(".debug_str"),
 		ranges:     f.rawSection(".debug_ranges"),
-		line:       f.rawSection(".debug_line"),
-		lineStr:    f.rawSection(".debug_line_str"),
-		str:        f.rawSection(".debug_str"),
 		addr:       f.rawSection(".debug_addr"),
-		loc:        f.rawSection(".debug_loc"),
-		loclists:   f.rawSection(".debug_loclists"),
 		rnglists:   f.rawSection(".debug_rnglists"),
 	}
 	if err := f.indexUnits(); err != nil {

@@ -20,7 +20,7 @@ const (
 // that covers pc (DWARF 5, 2.6.2). delve's reader stops at GCC's
 // DW_LLE_GNU_view_pair entries, which gcc 12 emits before every range.
 func (c *evalCtx) findLocList5(off int64) ([]byte, error) {
-	sec := c.f.sec.loclists
+	_, sec := c.f.locSections()
 	if off < 0 || off >= int64(len(sec)) {
 		return nil, fmt.Errorf("location list offset %#x out of range", off)
 	}

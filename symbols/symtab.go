@@ -1,7 +1,9 @@
 package symbols
 
 import (
+	"cmp"
 	"debug/elf"
+	"slices"
 	"sort"
 )
 
@@ -67,6 +69,9 @@ func (f *File) loadSymbols() {
 	if err != nil || len(syms) == 0 {
 		syms, _ = f.elf.DynamicSymbols()
 	}
+	f.syms = make([]Symbol, 0, len(syms))
+	f.byName = make(map[string][]int, len(syms))
+	f.byAddr = make([]int, 0, len(syms))
 	file := ""
 	state := 0 // 0 nothing seen, 1 symbol seen, 2 file after symbol seen (BFD's elf_find_function)
 	for _, s := range syms {
@@ -121,7 +126,7 @@ func (f *File) loadSymbols() {
 			f.byAddr = append(f.byAddr, idx)
 		}
 	}
-	sort.SliceStable(f.byAddr, func(i, j int) bool { return f.syms[f.byAddr[i]].Addr < f.syms[f.byAddr[j]].Addr })
+	slices.SortStableFunc(f.byAddr, func(i, j int) int { return cmp.Compare(f.syms[i].Addr, f.syms[j].Addr) })
 }
 
 // codeSize is BFD's _bfd_elf_maybe_function_sym: the size a symbol is

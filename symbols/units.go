@@ -244,7 +244,11 @@ func (f *File) lineTable(u *unit) (*lineTable, error) {
 				u.lines, u.lineErr = nil, fmt.Errorf("malformed line table: %v", p)
 			}
 		}()
-		u.lines, u.lineErr = parseLineTable(&f.sec, u.stmt, u.compDir)
+		u.lineErr = f.useMapped(func() error {
+			var err error
+			u.lines, err = parseLineTable(&f.sec, u.stmt, u.compDir)
+			return err
+		})
 	})
 	return u.lines, u.lineErr
 }
@@ -257,7 +261,7 @@ func (f *File) functions(u *unit) ([]*function, error) {
 				u.funcs, u.byLow, u.funcErr = nil, nil, fmt.Errorf("malformed DWARF: %v", p)
 			}
 		}()
-		u.funcErr = f.readFunctions(u)
+		u.funcErr = f.useMapped(func() error { return f.readFunctions(u) })
 	})
 	return u.funcs, u.funcErr
 }

@@ -364,27 +364,28 @@ func fit(b []byte, n int) []byte {
 // loclist readers.
 func (c *evalCtx) locList(off int64, indexed bool) ([]byte, error) {
 	sec := &c.f.sec
+	loc, loclists := c.f.locSections()
 	var debugAddr *godwarf.DebugAddr
 	if len(sec.addr) > 0 {
 		debugAddr = godwarf.ParseAddr(sec.addr).GetSubsection(c.u.addrBase)
 	}
 	var e *loclist.Entry
 	var err error
-	if len(sec.loclists) > 0 && c.u.hasLocBase || len(sec.loc) == 0 {
+	if len(loclists) > 0 && c.u.hasLocBase || len(loc) == 0 {
 		if indexed {
 			// DW_FORM_loclistx: an index into the offsets table after loclists_base.
 			i := c.u.locBase + uint64(off)*4
-			if i+4 > uint64(len(sec.loclists)) {
+			if i+4 > uint64(len(loclists)) {
 				return nil, fmt.Errorf("loclist index %d out of range", off)
 			}
-			off = int64(c.u.locBase) + int64(binary.LittleEndian.Uint32(sec.loclists[i:]))
+			off = int64(c.u.locBase) + int64(binary.LittleEndian.Uint32(loclists[i:]))
 		}
 		return c.findLocList5(off)
 	} else {
-		if off < 0 || off >= int64(len(sec.loc)) {
+		if off < 0 || off >= int64(len(loc)) {
 			return nil, fmt.Errorf("location list offset %#x out of range", off)
 		}
-		e, err = loclist.NewDwarf2Reader(sec.loc, 8).Find(int(off), 0, c.u.lowPC, c.pc, debugAddr)
+		e, err = loclist.NewDwarf2Reader(loc, 8).Find(int(off), 0, c.u.lowPC, c.pc, debugAddr)
 	}
 	if err != nil {
 		return nil, err
