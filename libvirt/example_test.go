@@ -2,7 +2,7 @@ package libvirt
 
 import (
 	"context"
-	"os"
+
 	"path/filepath"
 	"testing"
 
@@ -20,27 +20,7 @@ func buildExample(t *testing.T, name string) *build.Result {
 func buildApp(t *testing.T, src string) *build.Result {
 	t.Helper()
 	testenv.Tool(t, "gcc", "ld", "objcopy")
-	name := filepath.Base(src)
-	dir := filepath.Join(t.TempDir(), name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		if e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testenv.CopyApp(t, src)
 	app, err := build.Load(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 func TestRunnerWithLibvirt(t *testing.T) {
 	daemon(t)
 	kernel := testKernel(t)
-	cmdline := "exit=7 via-runner"
+	cmdline := "kernel exit=7 via-runner"
 	var out, errOut bytes.Buffer
 	code, err := runner.Run(context.Background(), runner.Options{
 		Target: kernel, Backend: "libvirt", Cmdline: &cmdline, Stats: true,

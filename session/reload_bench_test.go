@@ -29,7 +29,7 @@ func newDevRig(tb testing.TB, app, file string) *devRig {
 	testenv.KVM(tb)
 	testenv.Tool(tb, "gcc", "ld", "objcopy")
 	tb.Setenv("XDG_CACHE_HOME", tb.TempDir())
-	dir := copyTree(tb, app)
+	dir := testenv.CopyApp(tb, app)
 	src, err := os.ReadFile(filepath.Join(dir, file))
 	if err != nil {
 		tb.Fatal(err)
@@ -185,30 +185,3 @@ func BenchmarkReloadHello(b *testing.B) {
 }
 
 func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// copyTree copies an app directory (without .ukw) into a temp dir.
-func copyTree(tb testing.TB, src string) string {
-	tb.Helper()
-	dst := tb.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			if info.Name() == ".ukw" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return dst
-}

@@ -91,33 +91,6 @@ func (h *harness) output(what string) OutputEvent {
 	return h.until(what, 30*time.Second, func(e Event) bool { _, ok := e.(OutputEvent); return ok }).(OutputEvent)
 }
 
-// copyApp copies an app directory (without .ukw) into a temp dir.
-func copyApp(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			if info.Name() == ".ukw" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 func top(s Snapshot) Frame {
 	if len(s.Frames) == 0 {
 		return Frame{}
@@ -126,7 +99,7 @@ func top(s Snapshot) Frame {
 }
 
 func TestStepNextFinishOnCalls(t *testing.T) {
-	dir := copyApp(t, "../testdata/guests/calls")
+	dir := testenv.CopyApp(t, "../testdata/guests/calls")
 	h := start(t, Config{Dir: dir, NoWatch: true, Breakpoints: []string{"measure_all"}})
 	s := h.stop("breakpoint at measure_all")
 	if f := top(s); f.Function != "measure_all" || s.Reason != guest.StopBreakpoint {
@@ -171,7 +144,7 @@ func TestStepNextFinishOnCalls(t *testing.T) {
 }
 
 func TestBreakpointSurvivesAnEditThatMovesIt(t *testing.T) {
-	dir := copyApp(t, "../examples/hello")
+	dir := testenv.CopyApp(t, "../examples/hello")
 	h := start(t, Config{Dir: dir, Breakpoints: []string{"main"}})
 	first := h.stop("breakpoint at main")
 	if top(first).Function != "main" {
@@ -199,7 +172,7 @@ func TestBreakpointSurvivesAnEditThatMovesIt(t *testing.T) {
 }
 
 func TestBrokenEditKeepsTheGuestAndShowsTheError(t *testing.T) {
-	dir := copyApp(t, "../examples/hello")
+	dir := testenv.CopyApp(t, "../examples/hello")
 	h := start(t, Config{Dir: dir, Breakpoints: []string{"main"}})
 	first := h.stop("breakpoint at main")
 	main := filepath.Join(dir, "main.c")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"ukw/internal/testenv"
 )
 
 // traceCounts tallies records: "enter fib" → 9, "point work i=1" → 1.
@@ -38,7 +39,7 @@ func showCounts(n map[string]int) string {
 // the exit the TraceEvents carry exactly the known calls and tracepoints,
 // located in main.c.
 func TestTraceEventsCarryTheCallTree(t *testing.T) {
-	dir := copyApp(t, "../testdata/guests/tracetree")
+	dir := testenv.CopyApp(t, "../testdata/guests/tracetree")
 	h := start(t, Config{Dir: dir, NoWatch: true, Breakpoints: []string{"fib"}})
 	var recs []TraceRecord
 	collect := func(e Event) {
@@ -126,7 +127,7 @@ func TestTraceEventsCarryTheCallTree(t *testing.T) {
 // exit with the Profile command: at least 90% of the samples must be in
 // hot_spin, the function the guest spends its time in.
 func TestProfileHotSpin(t *testing.T) {
-	dir := copyApp(t, "../testdata/guests/hot")
+	dir := testenv.CopyApp(t, "../testdata/guests/hot")
 	h := start(t, Config{Dir: dir, NoWatch: true, StopAtEntry: true})
 	h.stop("entry")
 	h.s.Send(Profile{Hz: 200, Duration: 2 * time.Minute})
@@ -172,7 +173,7 @@ func readLines(t *testing.T, path string) []string {
 // guest's trace with a final batch before the new guest boots, and the
 // new guest's records start again from the first.
 func TestTraceWhileRunningAndReboot(t *testing.T) {
-	dir := copyApp(t, "../testdata/guests/tracetree")
+	dir := testenv.CopyApp(t, "../testdata/guests/tracetree")
 	h := start(t, Config{Dir: dir, NoWatch: true, Cmdline: "tracetree 5000"})
 	first := h.until("records while running", 120*time.Second, func(e Event) bool {
 		te, ok := e.(TraceEvent)

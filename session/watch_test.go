@@ -11,7 +11,7 @@ import (
 )
 
 func TestWatchpointPrintAndFrames(t *testing.T) {
-	dir := copyApp(t, "../testdata/guests/calls")
+	dir := testenv.CopyApp(t, "../testdata/guests/calls")
 	h := start(t, Config{Dir: dir, NoWatch: true, Breakpoints: []string{"measure_all"}})
 	h.stop("breakpoint at measure_all")
 
@@ -54,7 +54,7 @@ func TestWatchpointPrintAndFrames(t *testing.T) {
 // see docs/gdb.md), the session single-steps and compares, as gdb does.
 func TestSoftwareWatchpointOnABackendWithout(t *testing.T) {
 	testenv.Tool(t, "qemu-system-x86_64")
-	dir := copyApp(t, "../testdata/guests/calls")
+	dir := testenv.CopyApp(t, "../testdata/guests/calls")
 	boot := func(c guest.Config) (guest.Machine, error) {
 		return qemu.NewOptions(c, qemu.Options{Accel: "kvm"})
 	}

@@ -25,7 +25,7 @@ import (
 func buildHello(t *testing.T) *build.Result {
 	t.Helper()
 	testenv.Tool(t, "gcc", "ld", "objcopy")
-	app, err := build.Load(copyTree(t, "../../examples/hello"))
+	app, err := build.Load(testenv.CopyApp(t, "../../examples/hello"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestDebugDomain(t *testing.T) {
 	}
 	kvm, _ := conn.HasKVM()
 	conn.Close()
-	app, err := build.Load(copyTree(t, "../../testdata/guests/loop"))
+	app, err := build.Load(testenv.CopyApp(t, "../../testdata/guests/loop"))
 	if err != nil {
 		t.Fatal(err)
 	}

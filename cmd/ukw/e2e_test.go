@@ -39,33 +39,6 @@ func buildUKW(t *testing.T) string {
 	return bin
 }
 
-// copyTree copies an app directory (without its .ukw build directory).
-func copyTree(t testing.TB, src string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), filepath.Base(src))
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			if info.Name() == ".ukw" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 // terminal is a detached tmux session on a private server, driven as a
 // person drives a terminal: keys in (send-keys), screen out (capture-pane).
 type terminal struct {
@@ -170,7 +143,7 @@ func TestDevWorkbenchInTmux(t *testing.T) {
 	tmux := testenv.Tool(t, "tmux")
 	testenv.Tool(t, "gcc", "ld", "objcopy")
 	bin := buildUKW(t)
-	dir := copyTree(t, "../../examples/hello")
+	dir := testenv.CopyApp(t, "../../examples/hello")
 	main := filepath.Join(dir, "main.c")
 	src, err := os.ReadFile(main)
 	if err != nil {
@@ -322,7 +295,7 @@ func BenchmarkKeyLatencyRealSession(b *testing.B) {
 	testenv.KVM(b)
 	testenv.Tool(b, "gcc", "ld", "objcopy")
 	b.Setenv("XDG_CACHE_HOME", b.TempDir())
-	dir := copyTree(b, "../../testdata/guests/flood")
+	dir := testenv.CopyApp(b, "../../testdata/guests/flood")
 	b.Run("flood", func(b *testing.B) { benchKeys(b, dir, "flood", "the guest is printing as fast") })
 	b.Run("idle", func(b *testing.B) { benchKeys(b, dir, "flood 1", " EXITED ") })
 }

@@ -283,35 +283,6 @@ func TestProfileHot(t *testing.T) {
 	}
 }
 
-// copyGuest copies testdata/guests/name's sources to a temporary
-// directory: test binaries run in parallel, and two builds of one
-// directory at once would race on its outputs.
-func copyGuest(t *testing.T, name string) string {
-	t.Helper()
-	src := filepath.Join("..", "..", "testdata", "guests", name)
-	dst := filepath.Join(t.TempDir(), name)
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		if e.IsDir() {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err == nil {
-			err = os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
-}
-
 func hasStack(p *trace.Profile, suffix string) bool {
 	for k := range p.Stacks {
 		if strings.HasSuffix(k, suffix) {
@@ -400,4 +371,10 @@ int counter_run(int n)
 	if want := "counter_run 1\n  count_one 4\n"; b.String() != want {
 		t.Fatalf("call tree:\n%s\nwant:\n%s", b.String(), want)
 	}
+}
+
+// copyGuest copies testdata/guests/NAME to a temporary directory: test
+// binaries run in parallel, and two builds of one directory would race.
+func copyGuest(t *testing.T, name string) string {
+	return testenv.CopyApp(t, filepath.Join("..", "..", "testdata", "guests", name))
 }
