@@ -101,6 +101,15 @@ func Load(im *Image, mem []byte, cmdline string, mods []Module) (*BootState, err
 		next = alignUp(next+size, 4096)
 	}
 	copy(mem[bootLoaderName:], "ukw\x00")
+	// The ELF section headers (Multiboot 1 §3.3, flags bit 5), after the
+	// modules: the sections a boot loader copies (sh_addr 0: symbol and
+	// string tables, debug info) each at its alignment with sh_addr set
+	// to where it went, then the table. Multiboot ELF kernels only; when
+	// they do not fit in guest RAM the kernel boots without them.
+	var shdrAddr uint64
+	if im.Sections != nil && im.Kind == EntryMultiboot {
+		shdrAddr = loadSections(im.Sections, mem, next)
+	}
 
 	// Memory map: boot area reserved, conventional memory, the legacy hole, RAM.
 	type region struct {
@@ -150,6 +159,13 @@ func Load(im *Image, mem []byte, cmdline string, mods []Module) (*BootState, err
 			le.PutUint64(p[24:], 0)
 		}
 	}
+	if shdrAddr != 0 {
+		flags |= 1 << 5
+		le.PutUint32(mbi[28:], im.Sections.Num)
+		le.PutUint32(mbi[32:], im.Sections.EntSize)
+		le.PutUint32(mbi[36:], uint32(shdrAddr))
+		le.PutUint32(mbi[40:], im.Sections.Shndx)
+	}
 	le.PutUint32(mbi[44:], uint32(24*len(regions)))
 	le.PutUint32(mbi[48:], bootMmap)
 	le.PutUint32(mbi[64:], bootLoaderName)
@@ -191,6 +207,32 @@ func Load(im *Image, mem []byte, cmdline string, mods []Module) (*BootState, err
 		st.Regs.RAX, st.Regs.RBX = MultibootBootEAX, bootMBI
 	}
 	return st, nil
+}
+
+// loadSections copies es's loaded sections and then its table into mem
+// from next on and returns the table's address, or 0 when they do not fit.
+func loadSections(es *ELFSections, mem []byte, next uint64) uint64 {
+	ram := uint64(len(mem))
+	table := append([]byte(nil), es.Table...)
+	for _, sec := range es.load {
+		a := next // sh_addralign is untrusted: any value, overflow checked
+		if r := next % max(sec.align, 1); r != 0 {
+			a = next + (sec.align - r)
+		}
+		if a < next || a > ram || sec.size > ram-a {
+			return 0
+		}
+		copy(mem[a:], sec.data)
+		clear(mem[a+uint64(len(sec.data)) : a+sec.size])
+		es.setSectionAddr(table, sec.index, a)
+		next = a + sec.size
+	}
+	a := alignUp(next, 8)
+	if a > ram || uint64(len(table)) > ram-a {
+		return 0
+	}
+	copy(mem[a:], table)
+	return a
 }
 
 // stringArea hands out NUL-terminated strings in [bootStrings, bootStringsEnd).

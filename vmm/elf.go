@@ -20,7 +20,11 @@ const (
 	ptLoad = 1
 	ptNote = 4
 
-	shtNote = 7
+	shtNote   = 7
+	shtNoBits = 8
+
+	// maxSections bounds the section table we look at.
+	maxSections = 4096
 
 	// maxLoadSegments bounds PT_LOAD segments (real kernels have a handful).
 	maxLoadSegments = 64
@@ -47,6 +51,30 @@ type elfFile struct {
 	entry   uint64
 	progs   []elfProg
 	notes   []elfNote
+	// sections is the section header table, when it and the file data of
+	// every section a boot loader copies (sh_addr 0) are inside the file.
+	sections *ELFSections
+}
+
+// ELFSections is an ELF image's section header table as Multiboot 1
+// hands it to the kernel (§3.3, flags bit 5: num, size, addr, shndx).
+type ELFSections struct {
+	Table   []byte // e_shnum entries of e_shentsize bytes, as in the file
+	Num     uint32
+	EntSize uint32
+	Shndx   uint32 // e_shstrndx
+	class   int
+	// load lists the sections a boot loader copies into memory: those
+	// with sh_addr 0 and a non-zero size (GRUB's rule; the others are
+	// part of the loaded segments or empty).
+	load []elfSection
+}
+
+type elfSection struct {
+	index int
+	data  []byte // nil for SHT_NOBITS: zeros
+	size  uint64
+	align uint64
 }
 
 func isELF(data []byte) bool {
@@ -70,7 +98,7 @@ func parseELF(data []byte) (*elfFile, error) {
 	}
 	le := binary.LittleEndian
 	f := &elfFile{class: int(data[4]), machine: le.Uint16(data[18:])}
-	var phoff, phentsize, phnum, shoff, shentsize, shnum uint64
+	var phoff, phentsize, phnum, shoff, shentsize, shnum, shstrndx uint64
 	switch f.class {
 	case elfClass32:
 		f.entry = uint64(le.Uint32(data[24:]))
@@ -78,6 +106,7 @@ func parseELF(data []byte) (*elfFile, error) {
 		shoff = uint64(le.Uint32(data[32:]))
 		phentsize, phnum = uint64(le.Uint16(data[42:])), uint64(le.Uint16(data[44:]))
 		shentsize, shnum = uint64(le.Uint16(data[46:])), uint64(le.Uint16(data[48:]))
+		shstrndx = uint64(le.Uint16(data[50:]))
 		if phnum > 0 && phentsize < 32 {
 			return nil, fmt.Errorf("ELF32 e_phentsize %d is smaller than a program header (32)", phentsize)
 		}
@@ -93,6 +122,7 @@ func parseELF(data []byte) (*elfFile, error) {
 		shoff = le.Uint64(data[40:])
 		phentsize, phnum = uint64(le.Uint16(data[54:])), uint64(le.Uint16(data[56:]))
 		shentsize, shnum = uint64(le.Uint16(data[58:])), uint64(le.Uint16(data[60:]))
+		shstrndx = uint64(le.Uint16(data[62:]))
 		if phnum > 0 && phentsize < 56 {
 			return nil, fmt.Errorf("ELF64 e_phentsize %d is smaller than a program header (56)", phentsize)
 		}
@@ -143,9 +173,10 @@ func parseELF(data []byte) (*elfFile, error) {
 			f.notes = append(f.notes, ns...)
 		}
 	}
+	f.sections = parseSections(data, f.class, shoff, shentsize, shnum, shstrndx)
 	// Notes in SHT_NOTE sections too (a linker script may leave them out of
 	// PT_NOTE). A broken section table is ignored: sections are optional.
-	if shnum > 0 && shnum <= 4096 {
+	if shnum > 0 && shnum <= maxSections {
 		if _, err := span(data, shoff, shnum*shentsize, "section table"); err == nil {
 			for i := uint64(0); i < shnum; i++ {
 				h := data[shoff+i*shentsize:]
@@ -195,3 +226,51 @@ func parseNotes(b []byte) ([]elfNote, error) {
 }
 
 func align4(n uint64) uint64 { return (n + 3) &^ 3 }
+
+// parseSections reads the section header table for the Multiboot
+// section-header info. Sections are optional for booting, so a table (or
+// a copied section) outside the file gives nil rather than an error.
+func parseSections(data []byte, class int, shoff, shentsize, shnum, shstrndx uint64) *ELFSections {
+	if shnum == 0 || shnum > maxSections {
+		return nil
+	}
+	tab, err := span(data, shoff, shnum*shentsize, "section table")
+	if err != nil {
+		return nil
+	}
+	le := binary.LittleEndian
+	es := &ELFSections{Table: tab, Num: uint32(shnum), EntSize: uint32(shentsize), Shndx: uint32(shstrndx), class: class}
+	for i := uint64(0); i < shnum; i++ {
+		h := tab[i*shentsize:]
+		typ := le.Uint32(h[4:])
+		var addr, off, size, align uint64
+		if class == elfClass32 {
+			addr, off, size, align = uint64(le.Uint32(h[12:])), uint64(le.Uint32(h[16:])), uint64(le.Uint32(h[20:])), uint64(le.Uint32(h[32:]))
+		} else {
+			addr, off, size, align = le.Uint64(h[16:]), le.Uint64(h[24:]), le.Uint64(h[32:]), le.Uint64(h[48:])
+		}
+		if addr != 0 || size == 0 {
+			continue
+		}
+		sec := elfSection{index: int(i), size: size, align: align}
+		if typ != shtNoBits {
+			if sec.data, err = span(data, off, size, "section"); err != nil {
+				return nil
+			}
+		} else if size > MaxMemory {
+			return nil
+		}
+		es.load = append(es.load, sec)
+	}
+	return es
+}
+
+// setSectionAddr writes sh_addr of section i in a copy of the table.
+func (es *ELFSections) setSectionAddr(table []byte, i int, addr uint64) {
+	h := table[uint64(i)*uint64(es.EntSize):]
+	if es.class == elfClass32 {
+		binary.LittleEndian.PutUint32(h[12:], uint32(addr))
+	} else {
+		binary.LittleEndian.PutUint64(h[16:], addr)
+	}
+}

@@ -64,6 +64,9 @@ type Image struct {
 	MultibootFlags uint32
 	// Format describes the container: "elf32", "elf64", "a.out kludge".
 	Format string
+	// Sections is the ELF section header table of a Multiboot ELF kernel,
+	// handed over in the multiboot info (flags bit 5); nil otherwise.
+	Sections *ELFSections
 }
 
 // End is the first byte after the highest segment.
@@ -130,6 +133,7 @@ func ParseImage(data []byte) (*Image, error) {
 			return nil, err
 		}
 		im.MultibootFlags = mb.flags
+		im.Sections = ef.sections
 		return im, nil
 	}
 	if ef != nil && ef.class == elfClass64 && ef.machine == emX86_64 {

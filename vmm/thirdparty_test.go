@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,11 @@ func TestThirdPartyMultibootExample(t *testing.T) {
 	}
 	if !strings.Contains(s, "ukw-cmdline") || !strings.Contains(s, "mmap_addr") {
 		t.Fatalf("VGA screen lacks the command line or memory map:\n%s", s)
+	}
+	// Its 17 ELF32 section headers (40 bytes each, .shstrtab is 16),
+	// Multiboot flags bit 5.
+	if !regexp.MustCompile(`multiboot_elf_sec: num = 17, size = 0x28, addr = 0x[0-9a-f]+, shndx = 0x10`).MatchString(s) {
+		t.Fatalf("VGA screen lacks the ELF section header info:\n%s", s)
 	}
 }
 
