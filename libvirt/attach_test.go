@@ -251,14 +251,22 @@ func TestListFindsUkwDomain(t *testing.T) {
 	if err := m.Continue(); err != nil {
 		t.Fatal(err)
 	}
-	list, err := c.List(false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// libvirtd learns of the resume from QEMU's RESUME event, a moment
+	// after the stub's continue: poll until it shows.
+	var list []DomainInfo
 	var found *DomainInfo
-	for i := range list {
-		if list[i].Name == m.Name() {
-			found = &list[i]
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if list, err = c.List(false); err != nil {
+			t.Fatal(err)
+		}
+		found = nil
+		for i := range list {
+			if list[i].Name == m.Name() {
+				found = &list[i]
+			}
+		}
+		if found == nil || found.State == "running" || time.Now().After(deadline) {
+			break
 		}
 	}
 	if found == nil || !found.Ukw || found.App != "Demo App" || found.ELF != kernel ||
