@@ -105,14 +105,25 @@ type abbrev struct {
 	tag      uint64
 	children bool
 	attrs    []abbrevAttr
+	// skip says how readFunctions passes over a DIE of this abbreviation
+	// in a unit of the table's header kind (abbrevTable.kind).
+	skip skipInfo
 }
 
 // abbrevTable maps abbreviation codes to declarations: a slice for the
-// small dense codes compilers emit, a map for the others.
+// small dense codes compilers emit, a map for the others. kind is the
+// unit header (version, offset and address sizes) the skip sizes were
+// computed for.
 type abbrevTable struct {
 	dense  []*abbrev
 	sparse map[uint64]*abbrev
+	kind   headerKind
 }
+
+// headerKind is what the encoded size of a form depends on.
+type headerKind struct{ version, offSize, addrSize int }
+
+func kindOf(h *cuHeader) headerKind { return headerKind{h.version, h.offSize, h.addrSize} }
 
 func (t *abbrevTable) get(code uint64) *abbrev {
 	if code < uint64(len(t.dense)) {
@@ -135,19 +146,46 @@ func (t *abbrevTable) set(code uint64, a *abbrev) {
 	t.sparse[code] = a
 }
 
-// parseAbbrevs reads the abbreviation table at off (DWARF 5, 7.5.3).
-func parseAbbrevs(b []byte, off uint64) (*abbrevTable, error) {
+// parseAbbrevs reads the abbreviation table at off (DWARF 5, 7.5.3), with
+// skip sizes for units whose header is h. A first pass counts the
+// declarations and attributes so that both are allocated once, at their
+// size (in a fresh process, allocated bytes cost page faults).
+func parseAbbrevs(b []byte, off uint64, h *cuHeader) (*abbrevTable, error) {
 	if off >= uint64(len(b)) {
 		return nil, fmt.Errorf("abbreviation offset %#x out of range", off)
 	}
-	r := &rbuf{b: b, off: int(off)}
-	m := &abbrevTable{}
+	r := rbuf{b: b, off: int(off)}
+	nDecl, nAttr := 0, 0
 	for r.err == nil {
-		code := r.uleb()
-		if code == 0 {
+		if r.uleb() == 0 {
 			break
 		}
-		a := &abbrev{tag: r.uleb(), children: r.u8() != 0}
+		r.uleb()
+		r.u8()
+		for r.err == nil {
+			at, form := r.uleb(), r.uleb()
+			if form == fImplicitConst {
+				r.sleb()
+			}
+			if at == 0 && form == 0 {
+				break
+			}
+			nAttr++
+		}
+		nDecl++
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("abbreviations at %#x: %w", off, r.err)
+	}
+	m := &abbrevTable{kind: kindOf(h), dense: make([]*abbrev, min(nDecl+1, 1<<14))}
+	slab := make([]abbrev, nDecl)
+	attrs := make([]abbrevAttr, 0, nAttr)
+	r = rbuf{b: b, off: int(off)}
+	for i := range slab {
+		code := r.uleb()
+		a := &slab[i]
+		a.tag, a.children = r.uleb(), r.u8() != 0
+		lo := len(attrs)
 		for r.err == nil {
 			at, form := r.uleb(), r.uleb()
 			var ic int64
@@ -157,12 +195,11 @@ func parseAbbrevs(b []byte, off uint64) (*abbrevTable, error) {
 			if at == 0 && form == 0 {
 				break
 			}
-			a.attrs = append(a.attrs, abbrevAttr{at, form, ic})
+			attrs = append(attrs, abbrevAttr{at, form, ic})
 		}
+		a.attrs = attrs[lo:len(attrs):len(attrs)]
+		a.skip = skipOf(a, h)
 		m.set(code, a)
-	}
-	if r.err != nil {
-		return nil, fmt.Errorf("abbreviations at %#x: %w", off, r.err)
 	}
 	return m, nil
 }
@@ -429,31 +466,43 @@ func isAddrForm(form uint64) bool {
 // pcRanges returns a DIE's address ranges from low_pc/high_pc or
 // DW_AT_ranges (DWARF 5, 2.17), with base the unit's base address.
 func (c *unitCtx) pcRanges(low, high, rng *aval) [][2]uint64 {
+	var l, h, g aval
+	if low != nil {
+		l = *low
+	}
+	if high != nil {
+		h = *high
+	}
 	if rng != nil {
-		return c.rangeList(*rng)
+		g = *rng
 	}
-	if low == nil {
-		return nil
+	return c.appendPCRanges(nil, l, h, g, low != nil, high != nil, rng != nil)
+}
+
+// appendPCRanges is pcRanges appending to dst.
+func (c *unitCtx) appendPCRanges(dst [][2]uint64, low, high, rng aval, hasLow, hasHigh, hasRng bool) [][2]uint64 {
+	if hasRng {
+		return c.appendRangeList(dst, rng)
 	}
-	lo, ok := c.addr(*low)
+	if !hasLow || !hasHigh {
+		return dst
+	}
+	lo, ok := c.addr(low)
 	if !ok {
-		return nil
-	}
-	if high == nil {
-		return nil
+		return dst
 	}
 	hi := high.u
 	if isAddrForm(high.form) {
-		if hi, ok = c.addr(*high); !ok {
-			return nil
+		if hi, ok = c.addr(high); !ok {
+			return dst
 		}
 	} else {
 		hi = lo + high.u
 	}
 	if hi <= lo {
-		return nil
+		return dst
 	}
-	return [][2]uint64{{lo, hi}}
+	return append(dst, [2]uint64{lo, hi})
 }
 
 // DWARF 5, 7.25 range list entry kinds.
@@ -470,9 +519,12 @@ const (
 
 // rangeList decodes DW_AT_ranges: .debug_rnglists for DWARF 5 (sec_offset
 // or rnglistx), .debug_ranges before.
-func (c *unitCtx) rangeList(v aval) [][2]uint64 {
+func (c *unitCtx) rangeList(v aval) [][2]uint64 { return c.appendRangeList(nil, v) }
+
+// appendRangeList is rangeList appending to out.
+func (c *unitCtx) appendRangeList(out [][2]uint64, v aval) [][2]uint64 {
 	base := c.u.lowPC
-	var out [][2]uint64
+	start := len(out)
 	add := func(lo, hi uint64) {
 		if hi > lo {
 			out = append(out, [2]uint64{lo, hi})
@@ -481,11 +533,11 @@ func (c *unitCtx) rangeList(v aval) [][2]uint64 {
 	if c.h.version < 5 {
 		b := c.f.sec.ranges
 		if v.u >= uint64(len(b)) {
-			return nil
+			return out
 		}
 		r := &rbuf{b: b, off: int(v.u)}
 		maxA := ^uint64(0) >> (64 - 8*uint(c.h.addrSize))
-		for r.err == nil && len(out) < 1<<16 {
+		for r.err == nil && len(out)-start < 1<<16 {
 			lo, hi := r.uintN(c.h.addrSize), r.uintN(c.h.addrSize)
 			switch {
 			case lo == 0 && hi == 0:
@@ -510,20 +562,20 @@ func (c *unitCtx) rangeList(v aval) [][2]uint64 {
 		}
 		o := rb + v.u*uint64(c.h.offSize)
 		if o+uint64(c.h.offSize) > uint64(len(b)) {
-			return nil
+			return out
 		}
 		r := &rbuf{b: b, off: int(o)}
 		off = rb + r.uintN(c.h.offSize)
 	}
 	if off >= uint64(len(b)) {
-		return nil
+		return out
 	}
 	r := &rbuf{b: b, off: int(off)}
 	ax := func(i uint64) uint64 {
 		a, _ := c.addr(aval{form: fAddrx, u: i})
 		return a
 	}
-	for r.err == nil && len(out) < 1<<16 {
+	for r.err == nil && len(out)-start < 1<<16 {
 		switch r.u8() {
 		case rleEndOfList:
 			return out
@@ -553,14 +605,15 @@ func (c *unitCtx) rangeList(v aval) [][2]uint64 {
 	return out
 }
 
-// abbrevs returns the (cached) abbreviation table at off.
-func (f *File) abbrevs(off uint64) (*abbrevTable, error) {
+// abbrevs returns the (cached) abbreviation table at off, for a unit
+// with header h.
+func (f *File) abbrevs(off uint64, h *cuHeader) (*abbrevTable, error) {
 	f.abbrevMu.Lock()
 	defer f.abbrevMu.Unlock()
 	if m, ok := f.abbrevCache[off]; ok {
 		return m, nil
 	}
-	m, err := parseAbbrevs(f.sec.abbrev, off)
+	m, err := parseAbbrevs(f.sec.abbrev, off, h)
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,10 @@
 package symbols
 
 import (
+	"cmp"
 	"debug/dwarf"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -271,9 +273,10 @@ type lexBlock struct {
 	ranges [][2]uint64
 }
 
-// rawName is what a function DIE says about its name (see nameOf).
+// rawName is what a function DIE says about its name (see nameOf). The
+// names stay encoded (name, linkage) until resolveName needs them.
 type rawName struct {
-	name, linkage       string
+	name, linkage       aval
 	hasName, hasLinkage bool
 	origin, spec        uint64 // .debug_info offsets, 0 for none
 	declFile            uint32
@@ -283,18 +286,25 @@ type rawName struct {
 	external            bool
 }
 
+// funcSlab is how many functions readFunctions allocates at once.
+const funcSlab = 256
+
 // readFunctions indexes the unit's subprograms and inlined subroutines
-// with the lean scanner (dwscan.go).
+// with the lean scanner (dwscan.go). It runs inside useMapped.
 func (f *File) readFunctions(u *unit) error {
 	h := &u.hdr
-	ab, err := f.abbrevs(h.abbrevOff)
+	ab, err := f.abbrevs(h.abbrevOff, h)
 	if err != nil {
 		return err
 	}
+	fixedSkips := ab.kind == kindOf(h)
 	c := &unitCtx{f: f, h: h, u: u, strBase: u.strBase}
 	r := &rbuf{b: f.sec.info[:h.end], off: int(h.dieOff)}
-	raw := map[uint64]*rawName{}
-	skips := skipTable{}
+	var (
+		raws  []rawName // raws[i] describes u.funcs[i]
+		slab  []function
+		arena [][2]uint64 // every function's and block's ranges
+	)
 	// stack of enclosing function indices per DIE depth (-1 = none)
 	var stack []int
 	for r.err == nil && r.off < len(r.b) {
@@ -320,7 +330,10 @@ func (f *File) readFunctions(u *unit) error {
 			// Most DIEs: only whether a location is a location list
 			// matters; their attributes are skipped, in one step when
 			// all forms have a fixed size.
-			sk := skips.of(a, h)
+			sk := a.skip
+			if !fixedSkips {
+				sk = skipOf(a, h)
+			}
 			if sk.loclist {
 				u.hasLoclist = true
 			}
@@ -340,42 +353,37 @@ func (f *File) readFunctions(u *unit) error {
 			continue
 		}
 		var (
-			fn              *function
-			rn              *rawName
-			low, high, rngs *aval
+			fn                     function
+			rn                     rawName
+			low, high, rngs        aval
+			hasLow, hasHigh, hasRg bool
 		)
 		if isFunc {
-			fn = &function{off: dieOffset(dieOff), parent: -1, inlined: a.tag == tagInlinedSubroutine}
-			rn = &rawName{}
+			fn = function{off: dieOffset(dieOff), parent: -1, inlined: a.tag == tagInlinedSubroutine}
 		}
 		for _, at := range a.attrs {
 			v := readAttr(r, h, at.form, at.implicit)
-			if at.attr == atLocation && (at.form == fSecOffset || at.form == fLoclistx ||
-				h.version < 4 && (at.form == fData4 || at.form == fData8)) {
-				u.hasLoclist = true
-			}
-			if isBlock {
-				switch at.attr {
-				case atLowpc, atHighpc, atRanges:
-					vv := v
-					switch at.attr {
-					case atLowpc:
-						low = &vv
-					case atHighpc:
-						high = &vv
-					default:
-						rngs = &vv
-					}
+			switch at.attr {
+			case atLocation:
+				if at.form == fSecOffset || at.form == fLoclistx ||
+					h.version < 4 && (at.form == fData4 || at.form == fData8) {
+					u.hasLoclist = true
 				}
+			case atLowpc:
+				low, hasLow = v, true
+			case atHighpc:
+				high, hasHigh = v, true
+			case atRanges:
+				rngs, hasRg = v, true
 			}
 			if !isFunc {
 				continue
 			}
 			switch at.attr {
 			case atName:
-				rn.name, rn.hasName = c.str(v), true
+				rn.name, rn.hasName = v, true
 			case atLinkageName, atMIPSLinkageName:
-				rn.linkage, rn.hasLinkage = c.str(v), true
+				rn.linkage, rn.hasLinkage = v, true
 			case atAbstractOrigin:
 				if isRef(v.form) {
 					rn.origin = v.u
@@ -396,15 +404,6 @@ func (f *File) readFunctions(u *unit) error {
 				fn.callLine = int(v.u)
 			case atCallColumn:
 				fn.callCol = int(v.u)
-			case atLowpc:
-				vv := v
-				low = &vv
-			case atHighpc:
-				vv := v
-				high = &vv
-			case atRanges:
-				vv := v
-				rngs = &vv
 			}
 		}
 		if stack == nil {
@@ -417,26 +416,37 @@ func (f *File) readFunctions(u *unit) error {
 		}
 		parent := stack[len(stack)-1]
 		cur := parent
-		if isBlock {
-			if rg := c.pcRanges(low, high, rngs); len(rg) > 0 {
-				u.lexBlocks = append(u.lexBlocks, lexBlock{dieOffset(dieOff), rg})
+		var rg [][2]uint64
+		if hasLow || hasRg {
+			n := len(arena)
+			arena = c.appendPCRanges(arena, low, high, rngs, hasLow, hasHigh, hasRg)
+			rg = arena[n:len(arena):len(arena)]
+			if len(rg) == 0 {
+				rg = nil
 			}
+		}
+		if isBlock && len(rg) > 0 {
+			u.lexBlocks = append(u.lexBlocks, lexBlock{dieOffset(dieOff), rg})
 		}
 		if isFunc {
 			if fn.inlined {
 				fn.parent = parent
 			}
-			raw[dieOff] = rn
-			fn.ranges = c.pcRanges(low, high, rngs)
-			if len(fn.ranges) > 0 {
-				fn.low = minLow(fn)
-				if low != nil {
-					if a, ok := c.addr(*low); ok {
+			fn.ranges = rg
+			if len(rg) > 0 {
+				fn.low = minLow(&fn)
+				if hasLow {
+					if a, ok := c.addr(low); ok {
 						fn.low = a
 					}
 				}
 			}
-			u.funcs = append(u.funcs, fn)
+			if len(slab) == cap(slab) {
+				slab = make([]function, 0, funcSlab)
+			}
+			slab = append(slab, fn)
+			u.funcs = append(u.funcs, &slab[len(slab)-1])
+			raws = append(raws, rn)
 			cur = len(u.funcs) - 1
 		}
 		if a.children {
@@ -446,54 +456,82 @@ func (f *File) readFunctions(u *unit) error {
 	if r.err != nil {
 		return fmt.Errorf("unit at %#x: %v", h.off, r.err)
 	}
-	memo := map[uint64]nameInfo{}
-	for _, fn := range u.funcs {
-		ni := f.resolveName(u, uint64(fn.off), raw, memo, 0)
-		fn.name, fn.linkage, fn.declFile, fn.declLine, fn.external = ni.name, ni.linkage, ni.declFile, ni.declLine, ni.external
+	// Names: those of the functions with code and of their callers.
+	need := make([]bool, len(u.funcs))
+	for i, fn := range u.funcs {
+		if len(fn.ranges) == 0 {
+			continue
+		}
+		for k := i; k >= 0 && !need[k]; k = u.funcs[k].parent {
+			need[k] = true
+		}
 	}
+	nr := &nameResolver{f: f, u: u, c: c, raws: raws, memo: make([]nameInfo, len(u.funcs)), state: make([]uint8, len(u.funcs))}
+	for i, fn := range u.funcs {
+		if need[i] {
+			ni := nr.resolve(uint64(fn.off), 0)
+			fn.name, fn.linkage, fn.declFile, fn.declLine, fn.external = ni.name, ni.linkage, ni.declFile, ni.declLine, ni.external
+		}
+	}
+	u.byLow = make([]int, 0, len(u.funcs))
 	for i, fn := range u.funcs {
 		if len(fn.ranges) > 0 {
 			u.byLow = append(u.byLow, i)
 		}
 	}
-	sort.SliceStable(u.byLow, func(i, j int) bool {
-		return minLow(u.funcs[u.byLow[i]]) < minLow(u.funcs[u.byLow[j]])
+	slices.SortStableFunc(u.byLow, func(i, j int) int {
+		return cmp.Compare(u.funcs[i].low0(), u.funcs[j].low0())
 	})
 	u.buildSegments()
 	return nil
 }
 
-// resolveName is nameOf over the scanned DIEs: the name comes through
+// nameResolver is resolveName's state for one unit: the scanned DIEs
+// (raws, parallel to unit.funcs, found by offset with a binary search)
+// and the names resolved so far.
+type nameResolver struct {
+	f     *File
+	u     *unit
+	c     *unitCtx
+	raws  []rawName
+	memo  []nameInfo
+	state []uint8 // 0 new, 1 in progress, 2 done
+}
+
+// resolve is nameOf over the scanned DIEs: the name comes through
 // DW_AT_abstract_origin and DW_AT_specification, DW_AT_linkage_name
 // preferred, like binutils' find_abstract_instance. A reference outside
-// the unit is read with debug/dwarf.
-func (f *File) resolveName(u *unit, off uint64, raw map[uint64]*rawName, memo map[uint64]nameInfo, depth int) nameInfo {
-	if ni, ok := memo[off]; ok {
-		return ni
-	}
-	rn, ok := raw[off]
-	if !ok {
-		if d := f.dwarfData(); d != nil && depth <= 8 {
+// the unit's functions is read with debug/dwarf.
+func (nr *nameResolver) resolve(off uint64, depth int) nameInfo {
+	u := nr.u
+	i, found := slices.BinarySearchFunc(u.funcs, off, func(fn *function, off uint64) int { return cmp.Compare(uint64(fn.off), off) })
+	if !found {
+		if d := nr.f.dwarfData(); d != nil && depth <= 8 {
 			rd := d.Reader()
 			rd.Seek(dwarf.Offset(off))
 			if e, err := rd.Next(); err == nil && e != nil {
-				return f.nameOf(e, u, rd, map[dwarf.Offset]nameInfo{}, depth+1)
+				return nr.f.nameOf(e, u, rd, map[dwarf.Offset]nameInfo{}, depth+1)
 			}
 		}
 		return nameInfo{}
 	}
+	if nr.state[i] == 2 {
+		return nr.memo[i]
+	}
+	rn := &nr.raws[i]
 	var ni nameInfo
-	if depth <= 8 {
-		for _, t := range []uint64{rn.origin, rn.spec} {
+	if depth <= 8 && nr.state[i] == 0 {
+		nr.state[i] = 1
+		for _, t := range [2]uint64{rn.origin, rn.spec} {
 			if t != 0 && t != off {
-				ni = f.resolveName(u, t, raw, memo, depth+1)
+				ni = nr.resolve(t, depth+1)
 			}
 		}
 	}
 	if rn.hasLinkage {
-		ni.name, ni.linkage = rn.linkage, true
+		ni.name, ni.linkage = nr.c.str(rn.linkage), true
 	} else if rn.hasName && !ni.linkage {
-		ni.name, ni.linkage = rn.name, nonMangled(u.lang)
+		ni.name, ni.linkage = nr.c.str(rn.name), nonMangled(u.lang)
 	}
 	if rn.hasDeclFile {
 		ni.declFile = rn.declFile
@@ -504,9 +542,12 @@ func (f *File) resolveName(u *unit, off uint64, raw map[uint64]*rawName, memo ma
 	if rn.external {
 		ni.external = true
 	}
-	memo[off] = ni
+	nr.memo[i], nr.state[i] = ni, 2
 	return ni
 }
+
+// low0 is the start of the function's first range.
+func (fn *function) low0() uint64 { return minLow(fn) }
 
 func minLow(fn *function) uint64 {
 	m := fn.ranges[0][0]
@@ -744,13 +785,8 @@ type skipInfo struct {
 	loclist bool
 }
 
-// skipTable caches skipInfo per abbreviation for one unit.
-type skipTable map[*abbrev]skipInfo
-
-func (t skipTable) of(a *abbrev, h *cuHeader) skipInfo {
-	if sk, ok := t[a]; ok {
-		return sk
-	}
+// skipOf computes a's skipInfo for units with header h.
+func skipOf(a *abbrev, h *cuHeader) skipInfo {
 	sk := skipInfo{}
 	for _, at := range a.attrs {
 		if at.attr == atLocation && (at.form == fSecOffset || at.form == fLoclistx ||
@@ -764,7 +800,6 @@ func (t skipTable) of(a *abbrev, h *cuHeader) skipInfo {
 		}
 		sk.size += n
 	}
-	t[a] = sk
 	return sk
 }
 
