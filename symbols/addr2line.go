@@ -2,6 +2,7 @@ package symbols
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,16 +35,13 @@ func parseAddrBytes(s []byte) uint64 {
 	}
 	var v uint64
 	for _, c := range s {
-		var d byte
-		switch {
-		case c >= '0' && c <= '9':
-			d = c - '0'
-		case c >= 'a' && c <= 'f':
-			d = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			d = c - 'A' + 10
-		default:
-			return v
+		d := c - '0'
+		if d > 9 {
+			d = (c | 0x20) - 'a'
+			if d > 5 {
+				return v
+			}
+			d += 10
 		}
 		v = v<<4 | uint64(d)
 	}
@@ -71,35 +69,51 @@ type jsonFrame struct {
 // WriteAddr2line writes loc to w exactly as binutils addr2line 2.40 does
 // with the same options (addr2line.c translate_addresses).
 func WriteAddr2line(w *bufio.Writer, loc Location, o Addr2lineOptions) {
+	w.Write(appendAddr2line(w.AvailableBuffer(), loc, o))
+}
+
+// appendAddr2line appends WriteAddr2line's output to b.
+func appendAddr2line(b []byte, loc Location, o Addr2lineOptions) []byte {
 	if o.JSON {
 		j := jsonLocation{Addr: fmt.Sprintf("%#x", loc.Addr), Found: loc.Found, Symbol: loc.Symbol, Offset: loc.Offset, Frames: []jsonFrame{}}
 		for _, fr := range loc.Frames {
 			j.Frames = append(j.Frames, jsonFrame{fr.Func, fr.File, fr.Line, fr.Column, fr.Discriminator, fr.Inlined})
 		}
-		b, _ := json.Marshal(j)
-		w.Write(b)
-		w.WriteByte('\n')
-		return
+		js, _ := json.Marshal(j)
+		b = append(b, js...)
+		return append(b, '\n')
 	}
-	if o.Addresses {
-		w.WriteString("0x")
-		w.WriteString(fmt.Sprintf("%016x", loc.Addr))
-		if o.Pretty {
-			w.WriteString(": ")
-		} else {
-			w.WriteByte('\n')
-		}
+	b = appendAddrPrefix(b, loc.Addr, o)
+	return appendAnswer(b, loc, o)
+}
+
+// appendAddrPrefix appends what -a prints before an answer.
+func appendAddrPrefix(b []byte, addr uint64, o Addr2lineOptions) []byte {
+	if !o.Addresses || o.JSON {
+		return b
 	}
+	b = append(b, "0x"...)
+	const hex = "0123456789abcdef"
+	for sh := 60; sh >= 0; sh -= 4 {
+		b = append(b, hex[addr>>uint(sh)&0xf])
+	}
+	if o.Pretty {
+		return append(b, ": "...)
+	}
+	return append(b, '\n')
+}
+
+// appendAnswer appends the text answer for loc after the -a prefix.
+func appendAnswer(b []byte, loc Location, o Addr2lineOptions) []byte {
 	if !loc.Found || len(loc.Frames) == 0 {
 		if o.Functions {
 			if o.Pretty {
-				w.WriteString("?? ")
+				b = append(b, "?? "...)
 			} else {
-				w.WriteString("??\n")
+				b = append(b, "??\n"...)
 			}
 		}
-		w.WriteString("??:0\n")
-		return
+		return append(b, "??:0\n"...)
 	}
 	n := len(loc.Frames)
 	if !o.Inlines {
@@ -107,9 +121,9 @@ func WriteAddr2line(w *bufio.Writer, loc Location, o Addr2lineOptions) {
 	}
 	disc := loc.Frames[0].Discriminator
 	for i := 0; i < n; i++ {
-		fr := loc.Frames[i]
+		fr := &loc.Frames[i]
 		if i > 0 && o.Pretty {
-			w.WriteString(" (inlined by) ")
+			b = append(b, " (inlined by) "...)
 		}
 		if o.Functions {
 			name := fr.Func
@@ -118,11 +132,11 @@ func WriteAddr2line(w *bufio.Writer, loc Location, o Addr2lineOptions) {
 			} else if o.Demangle {
 				name = Demangle(name)
 			}
-			w.WriteString(name)
+			b = append(b, name...)
 			if o.Pretty {
-				w.WriteString(" at ")
+				b = append(b, " at "...)
 			} else {
-				w.WriteByte('\n')
+				b = append(b, '\n')
 			}
 		}
 		file := fr.File
@@ -133,65 +147,103 @@ func WriteAddr2line(w *bufio.Writer, loc Location, o Addr2lineOptions) {
 				file = file[k+1:]
 			}
 		}
-		w.WriteString(file)
-		w.WriteByte(':')
+		b = append(b, file...)
+		b = append(b, ':')
 		if fr.Line != 0 {
-			w.Write(strconv.AppendInt(w.AvailableBuffer(), int64(fr.Line), 10))
+			b = strconv.AppendInt(b, int64(fr.Line), 10)
 			// addr2line keeps the first frame's discriminator for the
 			// whole chain (bfd_find_inliner_info does not reset it).
 			if disc != 0 {
-				w.WriteString(" (discriminator ")
-				w.Write(strconv.AppendInt(w.AvailableBuffer(), int64(disc), 10))
-				w.WriteByte(')')
+				b = append(b, " (discriminator "...)
+				b = strconv.AppendInt(b, int64(disc), 10)
+				b = append(b, ')')
 			}
-			w.WriteByte('\n')
+			b = append(b, '\n')
 		} else {
-			w.WriteString("?\n")
+			b = append(b, "?\n"...)
 		}
 	}
+	return b
+}
+
+// symbolizer is Symbolize's state: the output buffer, BFD's query state
+// and the text of the last answer with the addresses it holds for.
+type symbolizer struct {
+	f      *File
+	o      Addr2lineOptions
+	st     *bfdState // nil for --json
+	out    io.Writer
+	buf    []byte
+	frames []SourceFrame // reused for every answer
+	prev   []byte        // the last answer's text after the -a prefix
+	hasPrv bool          // prev holds for st.ansLo..ansHi
+	err    error
+}
+
+func (s *symbolizer) answer(a uint64) {
+	if s.hasPrv && a >= s.st.ansLo && a < s.st.ansHi {
+		// Same section, units, function segment, line row and symbol as
+		// the last address: the same text (a run of nearby addresses).
+		s.buf = appendAddrPrefix(s.buf, a, s.o)
+		s.buf = append(s.buf, s.prev...)
+	} else {
+		loc := s.f.lookupInto(a, s.st, false, s.frames[:0])
+		if cap(loc.Frames) > cap(s.frames) {
+			s.frames = loc.Frames
+		}
+		if s.st == nil {
+			s.buf = appendAddr2line(s.buf, loc, s.o)
+		} else {
+			s.buf = appendAddrPrefix(s.buf, a, s.o)
+			n := len(s.buf)
+			s.buf = appendAnswer(s.buf, loc, s.o)
+			s.hasPrv = s.st.ansLo < s.st.ansHi
+			if s.hasPrv {
+				s.prev = append(s.prev[:0], s.buf[n:]...)
+			}
+		}
+	}
+	if len(s.buf) >= 64<<10 {
+		s.flush()
+	}
+}
+
+func (s *symbolizer) flush() {
+	if len(s.buf) > 0 && s.err == nil {
+		_, s.err = s.out.Write(s.buf)
+	}
+	s.buf = s.buf[:0]
 }
 
 // Symbolize reads addresses (addr2line syntax) from args, or one per line
 // from in when args is empty, and writes each with WriteAddr2line. Like
 // addr2line it answers every address read from in before waiting for more
-// input, so it can serve as a co-process on a pipe.
+// input, so it can serve as a co-process on a pipe. While it answers the
+// addresses read so far, other goroutines index the units they fall in
+// (docs/symbols.md, "Speed").
 func (f *File) Symbolize(out io.Writer, in io.Reader, args []string, o Addr2lineOptions) error {
-	w := bufio.NewWriterSize(out, 64<<10)
-	var st *bfdState
+	s := &symbolizer{f: f, o: o, out: out, buf: make([]byte, 0, 72<<10), frames: make([]SourceFrame, 0, 8)}
 	if !o.JSON {
-		st = &bfdState{}
-	}
-	// frames is reused for every answer: one allocation, not one per address.
-	frames := make([]SourceFrame, 0, 8)
-	answer := func(a uint64) {
-		loc := f.lookupInto(a, st, false, frames[:0])
-		WriteAddr2line(w, loc, o)
-		if cap(loc.Frames) > cap(frames) {
-			frames = loc.Frames
-		}
+		s.st = &bfdState{}
 	}
 	if len(args) > 0 {
 		for _, a := range args {
-			answer(ParseAddr2lineAddr(a))
+			s.answer(ParseAddr2lineAddr(a))
 		}
-		return w.Flush()
+		s.flush()
+		return s.err
 	}
 	br := bufio.NewReaderSize(in, 64<<10)
-	warm := make(chan []uint64, 4)
-	defer close(warm)
-	go f.warmUnits(warm)
+	w := f.startWarming()
+	defer w.stop()
 	left := 0 // lines of the last batch not answered yet
-	for {
+	for s.err == nil {
 		if n := br.Buffered(); n > 0 && left == 0 {
 			// Index the units of the addresses already read on the other
-			// core while this one answers them (docs/symbols.md, "Speed").
+			// core while this one answers them.
 			if b, err := br.Peek(n); err == nil {
-				batch := batchAddrs(b)
-				left = len(batch)
-				select {
-				case warm <- batch:
-				default:
-				}
+				left = bytes.Count(b, []byte{'\n'})
+				w.send(b)
 			}
 		}
 		line, err := br.ReadSlice('\n')
@@ -200,14 +252,14 @@ func (f *File) Symbolize(out io.Writer, in io.Reader, args []string, o Addr2line
 		}
 		if err == bufio.ErrBufferFull {
 			// A line longer than the buffer: parse its start, skip the rest.
-			answer(parseAddrBytes(line))
+			s.answer(parseAddrBytes(line))
 			for err == bufio.ErrBufferFull {
 				_, err = br.ReadSlice('\n')
 			}
 			line = nil
 		}
 		if len(line) > 0 {
-			answer(parseAddrBytes(line))
+			s.answer(parseAddrBytes(line))
 		}
 		if err == io.EOF {
 			break
@@ -216,52 +268,14 @@ func (f *File) Symbolize(out io.Writer, in io.Reader, args []string, o Addr2line
 			return err
 		}
 		if br.Buffered() == 0 {
-			if err := w.Flush(); err != nil {
-				return err
-			}
+			s.flush()
 		}
 	}
-	return w.Flush()
+	s.flush()
+	return s.err
 }
 
 // Demangle returns name demangled for display. C names, the only ones
 // ukw's images carry, are returned unchanged; Itanium C++ names (_Z...)
 // are also returned unchanged (docs/symbols.md: no C++ demangler).
 func Demangle(name string) string { return name }
-
-// batchAddrs parses the complete lines of b as addresses.
-func batchAddrs(b []byte) []uint64 {
-	var out []uint64
-	for len(b) > 0 {
-		i := 0
-		for i < len(b) && b[i] != '\n' {
-			i++
-		}
-		if i == len(b) {
-			break
-		}
-		out = append(out, parseAddrBytes(b[:i]))
-		b = b[i+1:]
-	}
-	return out
-}
-
-// warmUnits reads the function index and the line table of the units of
-// each batch of addresses, ahead of the lookups (both are built once per
-// unit; a lookup that gets there first simply waits for them).
-func (f *File) warmUnits(batches <-chan []uint64) {
-	var last *unit
-	for b := range batches {
-		for _, a := range b {
-			for _, u := range f.unitsFor(a) {
-				if u == last {
-					break
-				}
-				last = u
-				f.functions(u)
-				f.lineTable(u)
-				break
-			}
-		}
-	}
-}

@@ -2,6 +2,7 @@ package symbols
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"os/exec"
 	"strings"
 	"testing"
@@ -117,4 +118,41 @@ func TestAddr2lineGnumach(t *testing.T) {
 	addrs := funcAddrs(t, f)
 	f.Close()
 	compareAddr2line(t, elf, addrs, []string{"-a", "-p", "-f", "-i"}, Addr2lineOptions{Addresses: true, Pretty: true, Functions: true, Inlines: true})
+}
+
+// TestAddr2lineShuffled: Symbolize repeats the last answer over the
+// addresses it is known to hold for and keeps BFD's symbol cache between
+// queries; in a shuffled order (every kind of jump between sections,
+// units, functions and rows, and back) and with repeated addresses the
+// output must still equal addr2line's.
+func TestAddr2lineShuffled(t *testing.T) {
+	elfs := map[string]string{"O2nofp": buildProg(t, "-O2 -fomit-frame-pointer")}
+	if !testing.Short() {
+		elfs["gnumach"] = gnumachELF(t)
+	}
+	for name, elf := range elfs {
+		t.Run(name, func(t *testing.T) {
+			f, err := Open(elf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := funcAddrs(t, f)
+			f.Close()
+			rng := rand.New(rand.NewPCG(5, 5))
+			var addrs []uint64
+			for len(addrs) < min(60000, 4*len(all)) {
+				// Short sorted runs from random places, some addresses twice.
+				i := rng.IntN(len(all))
+				n := 1 + rng.IntN(40)
+				for k := i; k < len(all) && k < i+n; k++ {
+					addrs = append(addrs, all[k])
+					if rng.IntN(8) == 0 {
+						addrs = append(addrs, all[k])
+					}
+				}
+			}
+			compareAddr2line(t, elf, addrs, []string{"-f", "-i"}, Addr2lineOptions{Functions: true, Inlines: true})
+			compareAddr2line(t, elf, addrs, []string{"-a", "-f"}, Addr2lineOptions{Addresses: true, Functions: true})
+		})
+	}
 }

@@ -1,7 +1,9 @@
 package symbols
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,7 +34,8 @@ type lineSeq struct {
 	low  uint64
 	rows []lineRow // as emitted, in program order
 	// lookup is the BFD view: sorted by address, consecutive rows at the
-	// same address collapsed to the last one (binutils dwarf2.c add_line_info).
+	// same address collapsed to the last one (binutils dwarf2.c
+	// add_line_info), or rows itself when they are sorted (see index).
 	lookup []lineRow
 	// sorted is rows stably sorted by address, duplicates kept (gdb's
 	// view), made on first use (addr2line's view does not need it).
@@ -54,6 +57,10 @@ func sortRows(rows []lineRow) {
 // gdbRows returns the sequence's rows stably sorted by address.
 func (s *lineSeq) gdbRows() []lineRow {
 	s.sortOnce.Do(func() {
+		if slices.IsSortedFunc(s.rows, func(a, b lineRow) int { return cmp.Compare(a.addr, b.addr) }) {
+			s.sorted = s.rows // nothing mutates either
+			return
+		}
 		rows := append([]lineRow(nil), s.rows...)
 		sortRows(rows)
 		s.sorted = rows
@@ -440,6 +447,15 @@ func readForm(r *rbuf, sec *sectionData, form uint64, offSize int) (uint64, stri
 func (t *lineTable) index() {
 	for _, s := range t.all {
 		markGDBRows(s.rows)
+		if slices.IsSortedFunc(s.rows, func(a, b lineRow) int { return cmp.Compare(a.addr, b.addr) }) {
+			// The usual case. Rows at one address are adjacent and BFD
+			// keeps the last of them, which is the one a search for the
+			// last row at or below an address finds: the rows serve as
+			// the lookup view as they are, without a copy.
+			s.lookup = s.rows
+			s.low = s.rows[0].addr
+			continue
+		}
 		rows := make([]lineRow, len(s.rows))
 		copy(rows, s.rows)
 		sortRows(rows)

@@ -87,6 +87,12 @@ type bfdState struct {
 	lt           *lineTable // find for this table
 	rLo, rHi     uint64
 	row          lineRow
+
+	// ansLo, ansHi: the last answer is the answer for every address in
+	// [ansLo, ansHi) (empty when it cannot be known): the same section,
+	// units, function segment, line row and, when it was consulted, the
+	// same cached symbol. Symbolize repeats its text there.
+	ansLo, ansHi uint64
 }
 
 // symbolFor is findFunction through st's cache (when st is not nil).
@@ -116,6 +122,9 @@ func (f *File) lookup(addr uint64, st *bfdState, gdb bool) Location {
 func (f *File) lookupInto(addr uint64, st *bfdState, gdb bool, buf []SourceFrame) Location {
 	bfd240 := st != nil
 	loc := Location{Addr: addr}
+	if st != nil {
+		st.ansLo, st.ansHi = 0, 0
+	}
 	if st == nil { // addr2line output does not show symbol+offset
 		if s, off, ok := f.SymbolAt(addr); ok {
 			loc.Symbol, loc.Offset = s.Name, off
@@ -139,7 +148,7 @@ func (f *File) lookupInto(addr uint64, st *bfdState, gdb bool, buf []SourceFrame
 				st.units, st.uLo, st.uHi = units, lo, hi
 			}
 		}
-		for _, u := range units {
+		for ui, u := range units {
 			var fi int
 			if st != nil && u == st.fu && addr >= st.fLo && addr < st.fHi {
 				fi = st.fi
@@ -171,6 +180,12 @@ func (f *File) lookupInto(addr uint64, st *bfdState, gdb bool, buf []SourceFrame
 				continue
 			}
 			loc.Found = true
+			// The answer holds wherever all its inputs do (see ansLo).
+			cacheable := st != nil && ui == 0 && lineOK
+			if cacheable {
+				st.ansLo = max(st.secLo, st.uLo, st.fLo, st.rLo)
+				st.ansHi = min(st.secHi, st.uHi, st.fHi, st.rHi)
+			}
 			first := SourceFrame{}
 			if lineOK {
 				file := row.file
@@ -185,8 +200,17 @@ func (f *File) lookupInto(addr uint64, st *bfdState, gdb bool, buf []SourceFrame
 					if !lineOK {
 						first.File = s.File
 					}
-				} else if fi >= 0 {
-					first.Func = u.funcs[fi].name
+					if cacheable {
+						st.ansLo = max(st.ansLo, s.Addr)
+						st.ansHi = min(st.ansHi, s.Addr+st.size)
+					}
+				} else {
+					if cacheable {
+						st.ansLo, st.ansHi = 0, 0
+					}
+					if fi >= 0 {
+						first.Func = u.funcs[fi].name
+					}
 				}
 				if fi < 0 {
 					loc.Frames = append(buf, first)

@@ -274,19 +274,45 @@ type lexBlock struct {
 }
 
 // rawName is what a function DIE says about its name (see nameOf). The
-// names stay encoded (name, linkage) until resolveName needs them.
+// names stay encoded until resolve needs them.
 type rawName struct {
-	name, linkage       aval
-	hasName, hasLinkage bool
+	name, linkage       strRef
 	origin, spec        uint64 // .debug_info offsets, 0 for none
 	declFile            uint32
-	declLine            int
+	declLine            int32
+	hasName, hasLinkage bool
 	hasDeclFile         bool
 	hasDeclLine         bool
 	external            bool
 }
 
-// funcSlab is how many functions readFunctions allocates at once.
+// strRef is an undecoded string attribute: its form and value (for
+// DW_FORM_string, the string's offset in .debug_info).
+type strRef struct {
+	u    uint64
+	form uint32
+}
+
+// ref records string attribute v, which r has just read.
+func ref(v aval, r *rbuf) strRef {
+	if v.form == fString {
+		return strRef{uint64(r.off - len(v.b) - 1), fString}
+	}
+	return strRef{v.u, uint32(v.form)}
+}
+
+// refStr decodes a strRef (see unitCtx.str).
+func (c *unitCtx) refStr(s strRef) string {
+	if s.form == fString {
+		str, _ := strAt(c.f.sec.info, s.u)
+		return str
+	}
+	return c.str(aval{form: uint64(s.form), u: s.u})
+}
+
+// funcSlab is the most functions readFunctions allocates at once (it
+// starts with fewer: every allocated byte is a page fault in a fresh
+// process with the collector off).
 const funcSlab = 256
 
 // readFunctions indexes the unit's subprograms and inlined subroutines
@@ -300,11 +326,14 @@ func (f *File) readFunctions(u *unit) error {
 	fixedSkips := ab.kind == kindOf(h)
 	c := &unitCtx{f: f, h: h, u: u, strBase: u.strBase}
 	r := &rbuf{b: f.sec.info[:h.end], off: int(h.dieOff)}
+	// About one function DIE per 256 bytes of a unit (gcc, C).
+	est := max(16, int(h.end-h.dieOff)/256)
 	var (
-		raws  []rawName // raws[i] describes u.funcs[i]
+		raws  = make([]rawName, 0, est) // raws[i] describes u.funcs[i]
 		slab  []function
-		arena [][2]uint64 // every function's and block's ranges
+		arena = make([][2]uint64, 0, est) // every function's and block's ranges
 	)
+	u.funcs = make([]*function, 0, est)
 	// stack of enclosing function indices per DIE depth (-1 = none)
 	var stack []int
 	for r.err == nil && r.off < len(r.b) {
@@ -381,9 +410,9 @@ func (f *File) readFunctions(u *unit) error {
 			}
 			switch at.attr {
 			case atName:
-				rn.name, rn.hasName = v, true
+				rn.name, rn.hasName = ref(v, r), true
 			case atLinkageName, atMIPSLinkageName:
-				rn.linkage, rn.hasLinkage = v, true
+				rn.linkage, rn.hasLinkage = ref(v, r), true
 			case atAbstractOrigin:
 				if isRef(v.form) {
 					rn.origin = v.u
@@ -395,7 +424,7 @@ func (f *File) readFunctions(u *unit) error {
 			case atDeclFile:
 				rn.declFile, rn.hasDeclFile = uint32(v.u), true
 			case atDeclLine:
-				rn.declLine, rn.hasDeclLine = int(v.u), true
+				rn.declLine, rn.hasDeclLine = int32(v.u), true
 			case atExternal:
 				rn.external = v.u != 0
 			case atCallFile:
@@ -442,7 +471,7 @@ func (f *File) readFunctions(u *unit) error {
 				}
 			}
 			if len(slab) == cap(slab) {
-				slab = make([]function, 0, funcSlab)
+				slab = make([]function, 0, min(funcSlab, max(32, 2*cap(slab))))
 			}
 			slab = append(slab, fn)
 			u.funcs = append(u.funcs, &slab[len(slab)-1])
@@ -529,15 +558,15 @@ func (nr *nameResolver) resolve(off uint64, depth int) nameInfo {
 		}
 	}
 	if rn.hasLinkage {
-		ni.name, ni.linkage = nr.c.str(rn.linkage), true
+		ni.name, ni.linkage = nr.c.refStr(rn.linkage), true
 	} else if rn.hasName && !ni.linkage {
-		ni.name, ni.linkage = nr.c.str(rn.name), nonMangled(u.lang)
+		ni.name, ni.linkage = nr.c.refStr(rn.name), nonMangled(u.lang)
 	}
 	if rn.hasDeclFile {
 		ni.declFile = rn.declFile
 	}
 	if rn.hasDeclLine {
-		ni.declLine = rn.declLine
+		ni.declLine = int(rn.declLine)
 	}
 	if rn.external {
 		ni.external = true
