@@ -49,7 +49,7 @@ func (c *evalCtx) entryValue(inner []byte) (uint64, error) {
 	}
 	// Search the out-of-line caller's subtree for the call site.
 	for u.funcs[fi].inlined && u.funcs[fi].parent >= 0 {
-		fi = u.funcs[fi].parent
+		fi = int(u.funcs[fi].parent)
 	}
 	r := c.f.dwarfData().Reader()
 	r.Seek(u.funcs[fi].off)
@@ -109,7 +109,7 @@ func (c *evalCtx) evalInCaller(u *unit, expr []byte, pc uint64) (uint64, error) 
 	// The frame base of the caller's out-of-line function.
 	fi := c.f.funcAt(u, pc)
 	for fi >= 0 && u.funcs[fi].inlined && u.funcs[fi].parent >= 0 {
-		fi = u.funcs[fi].parent
+		fi = int(u.funcs[fi].parent)
 	}
 	if fi >= 0 {
 		if fb, ok := c.f.frameBaseExpr(u.funcs[fi]); ok {

@@ -72,9 +72,6 @@ const (
 	atLanguage        = 0x13
 	atCompDir         = 0x1b
 	atAbstractOrigin  = 0x31
-	atDeclFile        = 0x3a
-	atDeclLine        = 0x3b
-	atExternal        = 0x3f
 	atSpecification   = 0x47
 	atRanges          = 0x55
 	atCallColumn      = 0x57
@@ -97,8 +94,13 @@ const (
 )
 
 type abbrevAttr struct {
-	attr, form uint64
+	attr, form uint16 // values above 0xffff are kept as 0xffff (unknown)
 	implicit   int64
+}
+
+// newAttr makes an abbrevAttr from the decoded numbers.
+func newAttr(at, form uint64, implicit int64) abbrevAttr {
+	return abbrevAttr{uint16(min(at, 0xffff)), uint16(min(form, 0xffff)), implicit}
 }
 
 type abbrev struct {
@@ -195,7 +197,7 @@ func parseAbbrevs(b []byte, off uint64, h *cuHeader) (*abbrevTable, error) {
 			if at == 0 && form == 0 {
 				break
 			}
-			attrs = append(attrs, abbrevAttr{at, form, ic})
+			attrs = append(attrs, newAttr(at, form, ic))
 		}
 		a.attrs = attrs[lo:len(attrs):len(attrs)]
 		a.skip = skipOf(a, h)
@@ -239,7 +241,7 @@ func findAbbrev(b []byte, off, code uint64) (*abbrev, error) {
 			if at == 0 && form == 0 {
 				break
 			}
-			a.attrs = append(a.attrs, abbrevAttr{at, form, ic})
+			a.attrs = append(a.attrs, newAttr(at, form, ic))
 		}
 		if r.err == nil {
 			return a, nil

@@ -223,7 +223,7 @@ func (f *File) lookupInto(addr uint64, st *bfdState, gdb bool, buf []SourceFrame
 			for fn := u.funcs[fi]; fn.inlined && fn.parent >= 0; fn = u.funcs[fn.parent] {
 				loc.Frames[len(loc.Frames)-1].Inlined = true
 				caller := u.funcs[fn.parent]
-				sf := SourceFrame{Func: caller.name, Line: fn.callLine, Column: fn.callCol}
+				sf := SourceFrame{Func: caller.name, Line: int(fn.callLine), Column: int(fn.callCol)}
 				if lt != nil {
 					sf.File = lt.fileName(fn.callFile)
 				}

@@ -58,18 +58,15 @@ type unitRange struct {
 // function is a DW_TAG_subprogram or DW_TAG_inlined_subroutine with code.
 type function struct {
 	name     string
-	linkage  bool // the name is the symbol name (C, or DW_AT_linkage_name)
 	ranges   [][2]uint64
 	low      uint64 // lowest address (entry for subprograms with low_pc)
-	inlined  bool
-	parent   int // enclosing function (index in unit.funcs), -1 for none
-	callFile uint32
-	callLine int
-	callCol  int
-	declFile uint32
-	declLine int
 	off      dwarf.Offset
-	external bool
+	parent   int32 // enclosing function (index in unit.funcs), -1 for none
+	callFile uint32
+	callLine int32
+	callCol  int32
+	linkage  bool // the name is the symbol name (C, or DW_AT_linkage_name)
+	inlined  bool
 }
 
 // DWARF 5, 7.12 language codes that BFD treats as unmangled
@@ -101,7 +98,7 @@ func (f *File) indexUnits() error {
 		u := &unit{idx: len(f.units), off: dieOffset(h.dieOff), hdr: h, stmt: -1}
 		vals := make([]aval, len(a.attrs))
 		for i, at := range a.attrs {
-			vals[i] = readAttr(r, &h, at.form, at.implicit)
+			vals[i] = readAttr(r, &h, uint64(at.form), at.implicit)
 		}
 		if r.err != nil {
 			return fmt.Errorf("unit at %#x: %v", h.off, r.err)
@@ -278,12 +275,7 @@ type lexBlock struct {
 type rawName struct {
 	name, linkage       strRef
 	origin, spec        uint64 // .debug_info offsets, 0 for none
-	declFile            uint32
-	declLine            int32
 	hasName, hasLinkage bool
-	hasDeclFile         bool
-	hasDeclLine         bool
-	external            bool
 }
 
 // strRef is an undecoded string attribute: its form and value (for
@@ -373,7 +365,7 @@ func (f *File) readFunctions(u *unit) error {
 				}
 			} else {
 				for _, at := range a.attrs {
-					readAttr(r, h, at.form, at.implicit)
+					readAttr(r, h, uint64(at.form), at.implicit)
 				}
 			}
 			if a.children {
@@ -391,7 +383,7 @@ func (f *File) readFunctions(u *unit) error {
 			fn = function{off: dieOffset(dieOff), parent: -1, inlined: a.tag == tagInlinedSubroutine}
 		}
 		for _, at := range a.attrs {
-			v := readAttr(r, h, at.form, at.implicit)
+			v := readAttr(r, h, uint64(at.form), at.implicit)
 			switch at.attr {
 			case atLocation:
 				if at.form == fSecOffset || at.form == fLoclistx ||
@@ -421,18 +413,12 @@ func (f *File) readFunctions(u *unit) error {
 				if isRef(v.form) {
 					rn.spec = v.u
 				}
-			case atDeclFile:
-				rn.declFile, rn.hasDeclFile = uint32(v.u), true
-			case atDeclLine:
-				rn.declLine, rn.hasDeclLine = int32(v.u), true
-			case atExternal:
-				rn.external = v.u != 0
 			case atCallFile:
 				fn.callFile = uint32(v.u)
 			case atCallLine:
-				fn.callLine = int(v.u)
+				fn.callLine = int32(v.u)
 			case atCallColumn:
-				fn.callCol = int(v.u)
+				fn.callCol = int32(v.u)
 			}
 		}
 		if stack == nil {
@@ -459,7 +445,7 @@ func (f *File) readFunctions(u *unit) error {
 		}
 		if isFunc {
 			if fn.inlined {
-				fn.parent = parent
+				fn.parent = int32(parent)
 			}
 			fn.ranges = rg
 			if len(rg) > 0 {
@@ -491,7 +477,7 @@ func (f *File) readFunctions(u *unit) error {
 		if len(fn.ranges) == 0 {
 			continue
 		}
-		for k := i; k >= 0 && !need[k]; k = u.funcs[k].parent {
+		for k := i; k >= 0 && !need[k]; k = int(u.funcs[k].parent) {
 			need[k] = true
 		}
 	}
@@ -499,7 +485,7 @@ func (f *File) readFunctions(u *unit) error {
 	for i, fn := range u.funcs {
 		if need[i] {
 			ni := nr.resolve(uint64(fn.off), 0)
-			fn.name, fn.linkage, fn.declFile, fn.declLine, fn.external = ni.name, ni.linkage, ni.declFile, ni.declLine, ni.external
+			fn.name, fn.linkage = ni.name, ni.linkage
 		}
 	}
 	u.byLow = make([]int, 0, len(u.funcs))
@@ -562,15 +548,6 @@ func (nr *nameResolver) resolve(off uint64, depth int) nameInfo {
 	} else if rn.hasName && !ni.linkage {
 		ni.name, ni.linkage = nr.c.refStr(rn.name), nonMangled(u.lang)
 	}
-	if rn.hasDeclFile {
-		ni.declFile = rn.declFile
-	}
-	if rn.hasDeclLine {
-		ni.declLine = int(rn.declLine)
-	}
-	if rn.external {
-		ni.external = true
-	}
 	nr.memo[i], nr.state[i] = ni, 2
 	return ni
 }
@@ -587,11 +564,8 @@ func minLow(fn *function) uint64 {
 }
 
 type nameInfo struct {
-	name     string
-	linkage  bool
-	declFile uint32
-	declLine int
-	external bool
+	name    string
+	linkage bool
 }
 
 // nameOf resolves a function DIE's name through DW_AT_abstract_origin and
@@ -620,15 +594,6 @@ func (f *File) nameOf(e *dwarf.Entry, u *unit, rd *dwarf.Reader, cache map[dwarf
 		ni.name, ni.linkage = s, true
 	} else if s, ok := e.Val(dwarf.AttrName).(string); ok && !ni.linkage {
 		ni.name, ni.linkage = s, nonMangled(u.lang)
-	}
-	if v, ok := e.Val(dwarf.AttrDeclFile).(int64); ok {
-		ni.declFile = uint32(v)
-	}
-	if v, ok := e.Val(dwarf.AttrDeclLine).(int64); ok {
-		ni.declLine = int(v)
-	}
-	if v, ok := e.Val(dwarf.AttrExternal).(bool); ok && v {
-		ni.external = true
 	}
 	return ni
 }
@@ -675,7 +640,7 @@ type segment struct {
 // disjoint segments labelled with funcAt's answer, so a lookup is one
 // binary search.
 func (u *unit) buildSegments() {
-	var items []segItem
+	items := make([]segItem, 0, len(u.byLow))
 	for _, i := range u.byLow {
 		items = append(items, segItem{u.funcs[i].ranges, i})
 	}
@@ -698,19 +663,23 @@ func flatten(items []segItem) []segment {
 		lo, hi uint64
 		fi     int
 	}
-	var rs []rng
-	var bounds []uint64
+	n := 0
+	for _, it := range items {
+		n += len(it.ranges)
+	}
+	if n == 0 {
+		return nil
+	}
+	rs := make([]rng, 0, n)
+	bounds := make([]uint64, 0, 2*n)
 	for _, it := range items {
 		for _, x := range it.ranges {
 			rs = append(rs, rng{x[0], x[1], it.id})
 			bounds = append(bounds, x[0], x[1])
 		}
 	}
-	if len(rs) == 0 {
-		return nil
-	}
-	sort.Slice(rs, func(i, j int) bool { return rs[i].lo < rs[j].lo })
-	sort.Slice(bounds, func(i, j int) bool { return bounds[i] < bounds[j] })
+	slices.SortFunc(rs, func(a, b rng) int { return cmp.Compare(a.lo, b.lo) })
+	slices.Sort(bounds)
 	better := func(a, b rng) bool { // a is a better answer than b
 		la, lb := a.hi-a.lo, b.hi-b.lo
 		return la < lb || la == lb && a.fi > b.fi
@@ -746,7 +715,7 @@ func flatten(items []segItem) []segment {
 			i = m
 		}
 	}
-	var segs []segment
+	segs := make([]segment, 0, len(bounds))
 	next := 0
 	for k, b := range bounds {
 		if k > 0 && b == bounds[k-1] {
@@ -822,7 +791,7 @@ func skipOf(a *abbrev, h *cuHeader) skipInfo {
 			h.version < 4 && (at.form == fData4 || at.form == fData8)) {
 			sk.loclist = true
 		}
-		n := formSize(at.form, h)
+		n := formSize(uint64(at.form), h)
 		if n < 0 || sk.size < 0 {
 			sk.size = -1
 			continue

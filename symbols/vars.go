@@ -100,12 +100,12 @@ func (f *File) frameScope(frames []Frame, i, inline int, mem Memory) (sc *frameS
 		if !fn.inlined || fn.parent < 0 {
 			return nil, fmt.Errorf("no inline frame %d at %#x", inline, pc)
 		}
-		fi = fn.parent
+		fi = int(fn.parent)
 	}
 	// The frame base comes from the out-of-line function.
 	outer := fi
 	for u.funcs[outer].inlined && u.funcs[outer].parent >= 0 {
-		outer = u.funcs[outer].parent
+		outer = int(u.funcs[outer].parent)
 	}
 	ctx := &evalCtx{f: f, u: u, regs: fr.Regs, cfa: fr.CFA, pc: pc, mem: mem, frames: frames, idx: i}
 	if fb, ok := f.frameBaseExpr(u.funcs[outer]); ok {

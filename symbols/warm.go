@@ -22,6 +22,10 @@ type warmer struct {
 	wg      sync.WaitGroup
 }
 
+// warmStride is how many bytes of input the dispatcher skips after each
+// address it looks at.
+const warmStride = 56
+
 type warmJob struct {
 	u     *unit
 	lines bool // the line table, else the function index
@@ -73,6 +77,7 @@ func (w *warmer) dispatch() {
 	defer close(w.jobs)
 	queued := make([]bool, len(w.f.units))
 	var last *unit
+	var lo, hi uint64 // the addresses unitsRange answered last for
 	for batch := range w.batches {
 		b := batch
 		for len(b) > 0 && !w.stopped.Load() {
@@ -80,8 +85,19 @@ func (w *warmer) dispatch() {
 			if i < 0 {
 				break
 			}
-			us := w.f.unitsFor(parseAddrBytes(b[:i]))
-			b = b[i+1:]
+			a := parseAddrBytes(b[:i])
+			// Sample the input: one address in about every 64 bytes (a
+			// unit the samples miss is built by the lookup itself).
+			if j := bytes.IndexByte(b[min(i+1+warmStride, len(b)):], '\n'); j >= 0 {
+				b = b[min(i+1+warmStride, len(b))+j+1:]
+			} else {
+				b = b[i+1:]
+			}
+			if a >= lo && a < hi {
+				continue
+			}
+			var us []*unit
+			us, lo, hi = w.f.unitsRange(a)
 			if len(us) == 0 || us[0] == last {
 				continue
 			}
