@@ -1,6 +1,7 @@
 package symbols
 
 import (
+	"bytes"
 	"debug/dwarf"
 	"fmt"
 )
@@ -95,12 +96,62 @@ const (
 
 type abbrevAttr struct {
 	attr, form uint16 // values above 0xffff are kept as 0xffff (unknown)
-	implicit   int64
+	// size is the value's encoded size in units of the table's header
+	// kind, -1 when it varies (set by parseAbbrevs only).
+	size     int32
+	implicit int64
 }
 
 // newAttr makes an abbrevAttr from the decoded numbers.
 func newAttr(at, form uint64, implicit int64) abbrevAttr {
-	return abbrevAttr{uint16(min(at, 0xffff)), uint16(min(form, 0xffff)), implicit}
+	return abbrevAttr{uint16(min(at, 0xffff)), uint16(min(form, 0xffff)), -1, implicit}
+}
+
+// skipAttrs passes over the values of attrs; sized says their size
+// fields hold for this unit (its header kind is the table's).
+func skipAttrs(r *rbuf, h *cuHeader, attrs []abbrevAttr, sized bool) {
+	for _, at := range attrs {
+		if sized && at.size >= 0 {
+			r.off += int(at.size)
+			if r.off > len(r.b) {
+				r.fail()
+				return
+			}
+			continue
+		}
+		skipAttr(r, h, uint64(at.form), at.implicit)
+	}
+}
+
+// skipAttr passes over one value: readAttr without decoding it.
+func skipAttr(r *rbuf, h *cuHeader, form uint64, implicit int64) {
+	switch form {
+	case fExprloc, fBlock:
+		n := r.uleb()
+		if n > uint64(r.left()) {
+			r.fail()
+			return
+		}
+		r.off += int(n)
+	case fUdata, fSdata, fRefUdata, fStrx, fAddrx, fLoclistx, fRnglistx, fGNUAddrIndex, fGNUStrIndex:
+		for r.off < len(r.b) && r.b[r.off]&0x80 != 0 {
+			r.off++
+		}
+		if r.off >= len(r.b) {
+			r.fail()
+			return
+		}
+		r.off++
+	case fString:
+		i := bytes.IndexByte(r.b[r.off:], 0)
+		if i < 0 {
+			r.fail()
+			return
+		}
+		r.off += i + 1
+	default:
+		readAttr(r, h, form, implicit)
+	}
 }
 
 type abbrev struct {
@@ -200,6 +251,9 @@ func parseAbbrevs(b []byte, off uint64, h *cuHeader) (*abbrevTable, error) {
 			attrs = append(attrs, newAttr(at, form, ic))
 		}
 		a.attrs = attrs[lo:len(attrs):len(attrs)]
+		for k := range a.attrs {
+			a.attrs[k].size = int32(formSize(uint64(a.attrs[k].form), h))
+		}
 		a.skip = skipOf(a, h)
 		m.set(code, a)
 	}

@@ -32,7 +32,9 @@ type File struct {
 	syms []Symbol
 	// byAddr indexes syms of kind SymFunc/SymNoType by address.
 	byAddr []int
-	byName map[string][]int
+	// byName indexes syms by name, built on first use (LookupSymbol).
+	nameOnce sync.Once
+	byName   map[string][]int
 
 	sections []Section
 
@@ -123,7 +125,7 @@ func newFile(r io.ReaderAt, m []byte) (f *File, err error) {
 	if err != nil {
 		return nil, err
 	}
-	f = &File{elf: ef, mapping: m, byName: map[string][]int{}, src: map[string][]string{}, abbrevCache: map[uint64]*abbrevTable{}}
+	f = &File{elf: ef, mapping: m, src: map[string][]string{}, abbrevCache: map[uint64]*abbrevTable{}}
 	for i, s := range ef.Sections {
 		if s.Flags&elf.SHF_ALLOC != 0 && s.Type != elf.SHT_NULL {
 			f.sections = append(f.sections, Section{Name: s.Name, Addr: s.Addr, Size: s.Size, Exec: s.Flags&elf.SHF_EXECINSTR != 0, index: i})

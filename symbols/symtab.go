@@ -58,6 +58,14 @@ func (f *File) Symbols() []Symbol { return f.syms }
 // functions defined in more than one file, or weak and strong pairs).
 func (f *File) LookupSymbol(name string) []Symbol {
 	var out []Symbol
+	f.nameOnce.Do(func() {
+		f.byName = make(map[string][]int, len(f.syms))
+		for i, s := range f.syms {
+			if s.Name != "" {
+				f.byName[s.Name] = append(f.byName[s.Name], i)
+			}
+		}
+	})
 	for _, i := range f.byName[name] {
 		out = append(out, f.syms[i])
 	}
@@ -70,7 +78,6 @@ func (f *File) loadSymbols() {
 		syms, _ = f.elf.DynamicSymbols()
 	}
 	f.syms = make([]Symbol, 0, len(syms))
-	f.byName = make(map[string][]int, len(syms))
 	f.byAddr = make([]int, 0, len(syms))
 	file := ""
 	state := 0 // 0 nothing seen, 1 symbol seen, 2 file after symbol seen (BFD's elf_find_function)
@@ -119,9 +126,6 @@ func (f *File) loadSymbols() {
 		}
 		f.syms = append(f.syms, sym)
 		idx := len(f.syms) - 1
-		if s.Name != "" {
-			f.byName[s.Name] = append(f.byName[s.Name], idx)
-		}
 		if kind != SymObject && s.Section < elf.SHN_LORESERVE {
 			f.byAddr = append(f.byAddr, idx)
 		}

@@ -364,9 +364,7 @@ func (f *File) readFunctions(u *unit) error {
 					r.fail()
 				}
 			} else {
-				for _, at := range a.attrs {
-					readAttr(r, h, uint64(at.form), at.implicit)
-				}
+				skipAttrs(r, h, a.attrs, fixedSkips)
 			}
 			if a.children {
 				stack = append(stack, stack[len(stack)-1])
@@ -382,7 +380,15 @@ func (f *File) readFunctions(u *unit) error {
 		if isFunc {
 			fn = function{off: dieOffset(dieOff), parent: -1, inlined: a.tag == tagInlinedSubroutine}
 		}
-		for _, at := range a.attrs {
+		for k := range a.attrs {
+			at := &a.attrs[k]
+			switch at.attr {
+			case atLocation, atLowpc, atHighpc, atRanges, atName, atLinkageName, atMIPSLinkageName,
+				atAbstractOrigin, atSpecification, atCallFile, atCallLine, atCallColumn:
+			default:
+				skipAttrs(r, h, a.attrs[k:k+1], fixedSkips)
+				continue
+			}
 			v := readAttr(r, h, uint64(at.form), at.implicit)
 			switch at.attr {
 			case atLocation:
