@@ -10,6 +10,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/go-delve/delve/pkg/dwarf/frame"
 	"golang.org/x/sys/unix"
 )
 
@@ -61,6 +62,12 @@ type File struct {
 
 	frameOnce sync.Once
 	frames    *frameIndex
+	// cfiCache remembers CFI rows by pc (frameRules).
+	cfiMu    sync.Mutex
+	cfiCache map[uint64]*frame.FrameContext
+	// hasExcStubs: some symbol is a lib/panic exception stub.
+	excOnce     sync.Once
+	hasExcStubs bool
 
 	srcMu sync.Mutex
 	src   map[string][]string

@@ -110,14 +110,14 @@ func (m *regionsMem) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // runGDB runs gdb over exe with breakpoints and returns up to maxStops stops.
-func runGDB(t *testing.T, exe string, breaks []string, maxStops int) []gdbStop {
+func runGDB(t testing.TB, exe string, breaks []string, maxStops int) []gdbStop {
 	t.Helper()
 	return runGDBPrint(t, exe, breaks, maxStops, nil)
 }
 
 // runGDBPrint is runGDB that also records, in every frame, gdb's `print
 // EXPR` for each expression ("@EXPR": `whatis EXPR`), or "ERR message".
-func runGDBPrint(t *testing.T, exe string, breaks []string, maxStops int, exprs []string) []gdbStop {
+func runGDBPrint(t testing.TB, exe string, breaks []string, maxStops int, exprs []string) []gdbStop {
 	t.Helper()
 	testenv.Tool(t, "gdb")
 	dir := t.TempDir()
@@ -151,7 +151,7 @@ func runGDBPrint(t *testing.T, exe string, breaks []string, maxStops int, exprs 
 	return stops
 }
 
-func (s *gdbStop) memory(t *testing.T, f *File) *regionsMem {
+func (s *gdbStop) memory(t testing.TB, f *File) *regionsMem {
 	if s.mem != nil {
 		return s.mem
 	}

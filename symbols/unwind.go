@@ -138,39 +138,77 @@ func (f *File) Unwind(regs Regs, mem Memory) Backtrace {
 // UnwindN is Unwind with a maximum depth.
 func (f *File) UnwindN(regs Regs, mem Memory, maxDepth int) Backtrace {
 	var bt Backtrace
+	bt.Reason = f.walk(regs, mem, maxDepth, func(cur *Frame, lookPC uint64) {
+		cur.Loc = f.LookupGDB(lookPC)
+		cur.Loc.Addr = cur.PC
+		bt.Frames = append(bt.Frames, *cur)
+	})
+	return bt
+}
+
+// PCFrame is one frame found by UnwindPCs.
+type PCFrame struct {
+	PC  uint64 // as Frame.PC
+	CFA uint64 // 0 if unknown
+	// Caller is set when PC is a return address: the frame's source
+	// location is that of the call, PC-1 (see LookupPC).
+	Caller bool
+}
+
+// LookupPC is the address that symbolizes the frame: Unwind's Frame.Loc
+// is LookupGDB(LookupPC()).
+func (p PCFrame) LookupPC() uint64 {
+	if p.Caller {
+		return p.PC - 1
+	}
+	return p.PC
+}
+
+// UnwindPCs walks the stack like UnwindN but symbolizes nothing: it
+// returns each frame's pc and CFA and why it stopped. A sampling profiler
+// unwinds with it and names each distinct LookupPC once (LookupGDB); the
+// frames are Unwind's, one for one. It appends to buf (which may be nil).
+func (f *File) UnwindPCs(regs Regs, mem Memory, maxDepth int, buf []PCFrame) ([]PCFrame, string) {
+	reason := f.walk(regs, mem, maxDepth, func(cur *Frame, lookPC uint64) {
+		buf = append(buf, PCFrame{PC: cur.PC, CFA: cur.CFA, Caller: lookPC != cur.PC})
+	})
+	return buf, reason
+}
+
+// walk is the unwinder: it calls visit with each frame (its CFA set)
+// and the address that symbolizes it, innermost first, and returns why
+// it stopped.
+func (f *File) walk(regs Regs, mem Memory, maxDepth int, visit func(cur *Frame, lookPC uint64)) string {
 	cur := Frame{PC: regs.PC(), Regs: regs, How: "stop"}
 	caller := false
+	// The (pc, rsp) of every frame so far, for the loop guard.
+	var seenBuf [16][2]uint64
+	seen := seenBuf[:0]
 	for {
 		lookPC := cur.PC
 		if caller {
 			lookPC--
 		}
-		cur.Loc = f.LookupGDB(lookPC)
-		cur.Loc.Addr = cur.PC
 		next, how, exc, reason := f.step(&cur, lookPC, mem)
-		bt.Frames = append(bt.Frames, cur)
+		visit(&cur, lookPC)
+		seen = append(seen, [2]uint64{cur.PC, cur.Regs.SP()})
 		if reason != "" {
-			bt.Reason = reason
-			return bt
+			return reason
 		}
-		if len(bt.Frames) >= maxDepth {
-			bt.Reason = fmt.Sprintf("maximum depth %d reached", maxDepth)
-			return bt
+		if len(seen) >= maxDepth {
+			return fmt.Sprintf("maximum depth %d reached", maxDepth)
 		}
 		if next.PC() == 0 {
-			bt.Reason = "return address is 0"
-			return bt
+			return "return address is 0"
 		}
 		// Loop guard: the stack grows down, so callers live at higher
 		// addresses. Exception frames may switch stacks.
 		if how != "exception frame" && next.SP() <= cur.Regs.SP() && !(next.SP() == cur.Regs.SP() && next.PC() != cur.PC) {
-			bt.Reason = fmt.Sprintf("frame loop: caller rsp %#x is not above %#x", next.SP(), cur.Regs.SP())
-			return bt
+			return fmt.Sprintf("frame loop: caller rsp %#x is not above %#x", next.SP(), cur.Regs.SP())
 		}
-		for _, fr := range bt.Frames {
-			if fr.PC == next.PC() && fr.Regs.SP() == next.SP() {
-				bt.Reason = "frame loop: a frame repeats"
-				return bt
+		for _, fr := range seen {
+			if fr[0] == next.PC() && fr[1] == next.SP() {
+				return "frame loop: a frame repeats"
 			}
 		}
 		caller = how != "exception frame"
@@ -193,7 +231,7 @@ func (f *File) step(cur *Frame, lookPC uint64, mem Memory) (Regs, string, *Excep
 	}
 	fi := f.fdeTable()
 	if fde, err := fi.fdes.FDEForPC(lookPC); err == nil {
-		regs, cfa, reason := execCFI(fde, lookPC, cur.Regs, mem)
+		regs, cfa, reason := f.execCFI(fde, lookPC, cur.Regs, mem)
 		if reason == "" {
 			cur.CFA = cfa
 			return regs, "cfi", nil, ""
@@ -231,6 +269,17 @@ func (f *File) step(cur *Frame, lookPC uint64, mem Memory) (Regs, string, *Excep
 }
 
 func (f *File) inExceptionStub(pc uint64) bool {
+	f.excOnce.Do(func() {
+		for _, s := range f.syms {
+			if strings.HasPrefix(s.Name, ExceptionStubPrefix) {
+				f.hasExcStubs = true
+				break
+			}
+		}
+	})
+	if !f.hasExcStubs {
+		return false
+	}
 	s, ok := f.findFunction(pc)
 	return ok && strings.HasPrefix(s.Name, ExceptionStubPrefix)
 }
@@ -255,14 +304,48 @@ func readUkwFrame(mem Memory, addr uint64) (Regs, *Exception, error) {
 	return r, exc, nil
 }
 
+// maxCFICache bounds the remembered CFI rows (frameRules).
+const maxCFICache = 1 << 14
+
+// frameRules is the FDE's row for pc (delve EstablishFrame: the CIE's and
+// the FDE's instructions run up to pc), remembered per pc: running the
+// instructions is most of an unwind step, and profiles and stops revisit
+// the same pcs. The rows are only read once made.
+func (f *File) frameRules(fde *frame.FrameDescriptionEntry, pc uint64) (fc *frame.FrameContext, err error) {
+	f.cfiMu.Lock()
+	fc, ok := f.cfiCache[pc]
+	f.cfiMu.Unlock()
+	if ok {
+		return fc, nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			fc, err = nil, fmt.Errorf("malformed CFI: %v", p)
+		}
+	}()
+	fc, err = fde.EstablishFrame(pc)
+	if err != nil {
+		return nil, err
+	}
+	f.cfiMu.Lock()
+	if f.cfiCache == nil {
+		f.cfiCache = map[uint64]*frame.FrameContext{}
+	}
+	if len(f.cfiCache) < maxCFICache {
+		f.cfiCache[pc] = fc
+	}
+	f.cfiMu.Unlock()
+	return fc, nil
+}
+
 // execCFI applies the FDE's rules at pc (DWARF 5, 6.4) to regs.
-func execCFI(fde *frame.FrameDescriptionEntry, pc uint64, regs Regs, mem Memory) (next Regs, cfa uint64, reason string) {
+func (f *File) execCFI(fde *frame.FrameDescriptionEntry, pc uint64, regs Regs, mem Memory) (next Regs, cfa uint64, reason string) {
 	defer func() {
 		if p := recover(); p != nil {
 			reason = fmt.Sprintf("malformed CFI for %#x: %v", pc, p)
 		}
 	}()
-	fc, err := fde.EstablishFrame(pc)
+	fc, err := f.frameRules(fde, pc)
 	if err != nil {
 		return Regs{}, 0, fmt.Sprintf("CFI for %#x: %v", pc, err)
 	}
