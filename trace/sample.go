@@ -284,13 +284,15 @@ func interruptSample(m guest.Machine, ev <-chan guest.Event, handle func(guest.E
 }
 
 // nameCache names code addresses for stacks, and remembers whole
-// unwinds: unwinding (with its line lookups) is the costly part of a
-// sample, and a profile revisits the same few stacks. The key is what
+// unwinds: a profile revisits the same few stacks. The key is what
 // decides the frames: rip, rsp, rbp and the stack copy (gcc's CFI
 // computes every CFA from rsp or rbp, and the fallback follows rbp).
+// Stacks are unwound without line lookups (symbols.UnwindPCs) and each
+// distinct frame address is named once.
 type nameCache struct {
-	byPC   map[uint64][]string // innermost first (an inline chain)
+	byPC   map[symbols.PCFrame][]string // innermost first (an inline chain); CFA zero
 	bySnap map[snapKey][]string
+	pcs    []symbols.PCFrame // UnwindPCs' buffer
 }
 
 type snapKey struct {
@@ -302,7 +304,7 @@ type snapKey struct {
 const maxSnapCache = 4096
 
 func newNameCache() *nameCache {
-	return &nameCache{byPC: map[uint64][]string{}, bySnap: map[snapKey][]string{}}
+	return &nameCache{byPC: map[symbols.PCFrame][]string{}, bySnap: map[snapKey][]string{}}
 }
 
 // unwindSnapshot is unwind over a stack copy, remembered by its inputs.
@@ -321,10 +323,10 @@ func (c *nameCache) unwindSnapshot(f *symbols.File, s *stackSnapshot, depth int)
 // unwind unwinds from r and names every frame, inlined ones included,
 // outermost first.
 func (c *nameCache) unwind(f *symbols.File, r *guest.Regs, mem symbols.Memory, depth int) []string {
-	bt := f.UnwindN(SymbolsRegs(r), mem, depth)
+	c.pcs, _ = f.UnwindPCs(SymbolsRegs(r), mem, depth, c.pcs[:0])
 	var inner []string // innermost first
-	for _, fr := range bt.Frames {
-		inner = append(inner, c.names(fr)...)
+	for _, fr := range c.pcs {
+		inner = append(inner, c.names(f, fr)...)
 	}
 	out := make([]string, len(inner))
 	for i, s := range inner {
@@ -333,15 +335,19 @@ func (c *nameCache) unwind(f *symbols.File, r *guest.Regs, mem symbols.Memory, d
 	return out
 }
 
-func (c *nameCache) names(fr symbols.Frame) []string {
-	if n, ok := c.byPC[fr.PC]; ok {
+// names names one frame: its inline chain as LookupGDB gives it (what
+// Unwind's Frame.Loc holds).
+func (c *nameCache) names(f *symbols.File, fr symbols.PCFrame) []string {
+	fr.CFA = 0
+	if n, ok := c.byPC[fr]; ok {
 		return n
 	}
+	loc := f.LookupGDB(fr.LookupPC())
 	var n []string
-	for _, sf := range fr.Loc.Frames {
+	for _, sf := range loc.Frames {
 		name := sf.Func
 		if name == "" {
-			name = fr.Loc.Symbol
+			name = loc.Symbol
 		}
 		if name == "" {
 			name = fmt.Sprintf("%#x", fr.PC)
@@ -349,13 +355,13 @@ func (c *nameCache) names(fr symbols.Frame) []string {
 		n = append(n, name)
 	}
 	if len(n) == 0 {
-		if fr.Loc.Symbol != "" {
-			n = []string{fr.Loc.Symbol}
+		if loc.Symbol != "" {
+			n = []string{loc.Symbol}
 		} else {
 			n = []string{fmt.Sprintf("%#x", fr.PC)}
 		}
 	}
-	c.byPC[fr.PC] = n
+	c.byPC[fr] = n
 	return n
 }
 
