@@ -83,7 +83,7 @@ func (f *File) lineBreakpoints(file string, line int) ([]BreakLoc, error) {
 			var mine []cand
 			for _, s := range lt.all {
 				for _, r := range s.rows {
-					if r.endSeq || !r.isStmt || !r.gdbRow {
+					if r.endSeq() || !r.isStmt() || !r.gdbRow() {
 						continue
 					}
 					name := lt.fileName(r.file)
@@ -227,7 +227,7 @@ func (f *File) skipPrologue(start, size uint64) uint64 {
 		}
 	}
 	for _, x := range seq.gdbRows() {
-		if x.addr > start && x.addr < end && x.prologueEnd {
+		if x.addr > start && x.addr < end && x.prologueEnd() {
 			return x.addr
 		}
 	}

@@ -41,12 +41,12 @@ func (f *File) LineAt(pc uint64) (li LineInfo, ok bool) {
 		}
 		rows := seq.gdbRows()
 		r := rows[j]
-		li = LineInfo{File: lt.fileName(r.file), Line: int(r.line), Column: int(r.col), IsStmt: r.isStmt, RowAddr: r.addr}
+		li = LineInfo{File: lt.fileName(r.file), Line: int(r.line), Column: int(r.col), IsStmt: r.isStmt(), RowAddr: r.addr}
 		// Walk the address groups (rows sharing an address) around pc;
 		// each group describes the line gdb picks for it (pickRow).
 		same := func(last int) bool {
 			x := rows[pickRow(rows, last)]
-			return !x.endSeq && x.line == r.line && x.file == r.file
+			return !x.endSeq() && x.line == r.line && x.file == r.file
 		}
 		lo := j
 		for lo > 0 && rows[lo-1].addr == rows[lo].addr {
@@ -96,7 +96,7 @@ func (t *lineTable) rowIndex(addr uint64) (*lineSeq, int) {
 	s := t.seqs[i]
 	rows := s.gdbRows()
 	j := sort.Search(len(rows), func(j int) bool { return rows[j].addr > addr }) - 1
-	if j < 0 || rows[j].endSeq {
+	if j < 0 || rows[j].endSeq() {
 		return nil, 0
 	}
 	return s, pickRow(rows, j)
@@ -107,10 +107,10 @@ func (t *lineTable) rowIndex(addr uint64) (*lineSeq, int) {
 // is_stmt row at the same address precedes it (find_pc_sect_line).
 func pickRow(rows []lineRow, j int) int {
 	k := j
-	for k > 0 && rows[k-1].addr == rows[k].addr && rows[k-1].line != 0 && !rows[k].isStmt {
+	for k > 0 && rows[k-1].addr == rows[k].addr && rows[k-1].line != 0 && !rows[k].isStmt() {
 		k--
 	}
-	if rows[k].isStmt {
+	if rows[k].isStmt() {
 		return k
 	}
 	return j
@@ -137,7 +137,7 @@ func (f *File) IsStmtStart(pc uint64) bool {
 			}
 			j := sort.Search(len(rows), func(j int) bool { return rows[j].addr >= pc })
 			for ; j < len(rows) && rows[j].addr == pc; j++ {
-				if rows[j].isStmt && rows[j].gdbRow {
+				if rows[j].isStmt() && rows[j].gdbRow() {
 					return true
 				}
 			}

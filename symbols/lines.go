@@ -9,24 +9,50 @@ import (
 	"sync"
 )
 
-// lineRow is one row of a DWARF line-number matrix (DWARF 5, 6.2.2).
+// lineRow is one row of a DWARF line-number matrix (DWARF 5, 6.2.2),
+// 24 bytes: a large table is millions of them, and every byte of a fresh
+// process's heap costs page faults.
 type lineRow struct {
-	addr        uint64
-	file        uint32 // index into lineTable.files
-	line        uint32
-	col         uint32
-	disc        uint32
-	isStmt      bool
-	prologueEnd bool
-	endSeq      bool
-	// fileUnset: no DW_LNS_set_file ran in this sequence yet. binutils
-	// 2.40 then uses file entry 0 of a DWARF 5 table, not 1 (fixed in
-	// 2.42, PR 30783); addr2line-compatible output reproduces that.
-	fileUnset bool
-	// nzDisc: a non-zero discriminator was set since the line last
-	// changed (gdb's m_line_has_non_zero_discriminator); gdbRow: gdb 13
-	// keeps this row in its line table (see markGDBRows).
-	nzDisc, gdbRow bool
+	addr uint64
+	file uint32 // index into lineTable.files
+	line uint32
+	disc uint32
+	col  uint16 // columns past 65535 are kept as 65535
+	// flags: rowStmt, rowPrologueEnd, rowEndSeq, and
+	//   - rowFileUnset: no DW_LNS_set_file ran in this sequence yet.
+	//     binutils 2.40 then uses file entry 0 of a DWARF 5 table, not 1
+	//     (fixed in 2.42, PR 30783); addr2line-compatible output
+	//     reproduces that;
+	//   - rowNZDisc: a non-zero discriminator was set since the line last
+	//     changed (gdb's m_line_has_non_zero_discriminator);
+	//   - rowGDB: gdb 13 keeps this row in its line table (markGDBRows).
+	flags uint8
+}
+
+// lineRow flags.
+const (
+	rowStmt = 1 << iota
+	rowPrologueEnd
+	rowEndSeq
+	rowFileUnset
+	rowNZDisc
+	rowGDB
+)
+
+func (r *lineRow) isStmt() bool      { return r.flags&rowStmt != 0 }
+func (r *lineRow) prologueEnd() bool { return r.flags&rowPrologueEnd != 0 }
+func (r *lineRow) endSeq() bool      { return r.flags&rowEndSeq != 0 }
+func (r *lineRow) fileUnset() bool   { return r.flags&rowFileUnset != 0 }
+func (r *lineRow) nzDisc() bool      { return r.flags&rowNZDisc != 0 }
+func (r *lineRow) gdbRow() bool      { return r.flags&rowGDB != 0 }
+
+// set sets or clears flag.
+func (r *lineRow) set(flag uint8, on bool) {
+	if on {
+		r.flags |= flag
+	} else {
+		r.flags &^= flag
+	}
 }
 
 // lineSeq is one sequence of rows (ends with an end_sequence row).
@@ -291,7 +317,8 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 		lineNZ bool
 	)
 	reset := func() {
-		row = lineRow{file: 1, line: 1, isStmt: defStmt, fileUnset: true}
+		row = lineRow{file: 1, line: 1, flags: rowFileUnset}
+		row.set(rowStmt, defStmt)
 		disc = 0
 		lineNZ = false
 	}
@@ -308,19 +335,19 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 	seqStart := 0
 	emit := func() {
 		row.disc = disc
-		row.nzDisc = lineNZ
+		row.set(rowNZDisc, lineNZ)
 		if seq == nil {
 			seq = &lineSeq{low: row.addr}
 			seqStart = len(all)
 		}
 		all = append(all, row)
-		if row.endSeq {
+		if row.endSeq() {
 			seq.rows = all[seqStart:len(all):len(all)]
 			t.all = append(t.all, seq)
 			seq = nil
 		}
 		disc = 0
-		row.prologueEnd = false
+		row.set(rowPrologueEnd, false)
 	}
 	for r.err == nil && r.off < len(r.b) {
 		op := int(r.u8())
@@ -340,7 +367,7 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 			sub := r.u8()
 			switch sub {
 			case lneEndSequence:
-				row.endSeq = true
+				row.set(rowEndSeq, true)
 				emit()
 				reset()
 			case lneSetAddress:
@@ -363,18 +390,18 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 			advLine(r.sleb())
 		case op == lnsSetFile:
 			row.file = uint32(r.uleb())
-			row.fileUnset = false
+			row.set(rowFileUnset, false)
 		case op == lnsSetColumn:
-			row.col = uint32(r.uleb())
+			row.col = uint16(min(r.uleb(), 0xffff))
 		case op == lnsNegateStmt:
-			row.isStmt = !row.isStmt
+			row.flags ^= rowStmt
 		case op == lnsSetBasicBlock, op == lnsSetEpilogueBegin:
 		case op == lnsConstAddPC:
 			row.addr += ((255 - uint64(opBase)) / lineRange) * minInst
 		case op == lnsFixedAdvancePC:
 			row.addr += uint64(r.u16())
 		case op == lnsSetPrologueEnd:
-			row.prologueEnd = true
+			row.set(rowPrologueEnd, true)
 		case op == lnsSetISA:
 			r.uleb()
 		default:
@@ -461,7 +488,7 @@ func (t *lineTable) index() {
 		sortRows(rows)
 		out := rows[:0]
 		for _, rw := range rows {
-			if n := len(out); n > 0 && out[n-1].addr == rw.addr && out[n-1].endSeq == rw.endSeq {
+			if n := len(out); n > 0 && out[n-1].addr == rw.addr && out[n-1].endSeq() == rw.endSeq() {
 				out[n-1] = rw
 				continue
 			}
@@ -508,7 +535,7 @@ func (t *lineTable) findRange(addr uint64) (lineRow, uint64, uint64, bool) {
 	s := t.seqs[i]
 	rows := s.lookup
 	j := sort.Search(len(rows), func(j int) bool { return rows[j].addr > addr }) - 1
-	if j < 0 || j+1 >= len(rows) || rows[j].endSeq {
+	if j < 0 || j+1 >= len(rows) || rows[j].endSeq() {
 		return lineRow{}, 0, 0, false
 	}
 	return rows[j], max(rows[j].addr, s.low), rows[j+1].addr, true
@@ -523,7 +550,7 @@ func (t *lineTable) find(addr uint64) (lineRow, bool) {
 	}
 	rows := t.seqs[i].lookup
 	j := sort.Search(len(rows), func(j int) bool { return rows[j].addr > addr }) - 1
-	if j < 0 || j+1 >= len(rows) || rows[j].endSeq {
+	if j < 0 || j+1 >= len(rows) || rows[j].endSeq() {
 		return lineRow{}, false
 	}
 	return rows[j], true
@@ -567,22 +594,22 @@ func markGDBRows(rows []lineRow) {
 	)
 	for i := range rows {
 		r := &rows[i]
-		if r.endSeq {
+		if r.endSeq() {
 			break
 		}
 		fileChanged := !started || r.file != lastFile
-		if r.line == 0 || (started && fileChanged && r.addr == lastAddr && !r.isStmt) {
+		if r.line == 0 || (started && fileChanged && r.addr == lastAddr && !r.isStmt()) {
 			lastAddr = r.addr
 			continue
 		}
 		if started && fileChanged {
 			for k := i - 1; k >= 0 && rows[k].addr == r.addr; k-- {
 				if rows[k].file == lastFile {
-					rows[k].gdbRow = false
+					rows[k].set(rowGDB, false)
 				}
 			}
 		}
-		r.gdbRow = fileChanged || r.line != lastLine || !r.nzDisc
+		r.set(rowGDB, fileChanged || r.line != lastLine || !r.nzDisc())
 		lastFile, lastLine, lastAddr, started = r.file, r.line, r.addr, true
 	}
 }

@@ -189,7 +189,7 @@ func (f *File) lookupInto(addr uint64, st *bfdState, gdb bool, buf []SourceFrame
 			first := SourceFrame{}
 			if lineOK {
 				file := row.file
-				if bfd240 && row.fileUnset && lt.version >= 5 {
+				if bfd240 && row.fileUnset() && lt.version >= 5 {
 					file = 0
 				}
 				first.File, first.Line, first.Column, first.Discriminator = lt.fileName(file), int(row.line), int(row.col), int(row.disc)
