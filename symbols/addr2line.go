@@ -35,18 +35,30 @@ func parseAddrBytes(s []byte) uint64 {
 	}
 	var v uint64
 	for _, c := range s {
-		d := c - '0'
-		if d > 9 {
-			d = (c | 0x20) - 'a'
-			if d > 5 {
-				return v
-			}
-			d += 10
+		d := hexVal[c]
+		if d > 15 {
+			return v
 		}
 		v = v<<4 | uint64(d)
 	}
 	return v
 }
+
+// hexVal maps a byte to its hex digit value, or 0xff (an immutable
+// table: a table lookup has no data-dependent branch to mispredict).
+var hexVal = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = uint8(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = uint8(c-'a') + 10
+		t[c-'a'+'A'] = uint8(c-'a') + 10
+	}
+	return t
+}()
 
 // jsonLocation is the --json form of one address.
 type jsonLocation struct {

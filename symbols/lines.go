@@ -329,6 +329,17 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 		}
 	}
 	reset()
+	// Each special opcode's address and line advance (DWARF 5, 6.2.5.1),
+	// computed once instead of dividing for every row.
+	var special [256]struct {
+		addr uint64
+		line int64
+	}
+	for op := opBase; op < 256; op++ {
+		adj := uint64(op - opBase)
+		special[op].addr = (adj / lineRange) * minInst
+		special[op].line = lineBase + int64(adj%lineRange)
+	}
 	// All rows go into one array (a row takes at least one byte of the
 	// program, usually two or three); each sequence is a slice of it.
 	all := make([]lineRow, 0, (len(r.b)-progStart)/3+16)
@@ -353,9 +364,8 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 		op := int(r.u8())
 		switch {
 		case op >= opBase:
-			adj := uint64(op - opBase)
-			row.addr += (adj / lineRange) * minInst
-			advLine(lineBase + int64(adj%lineRange))
+			row.addr += special[op].addr
+			advLine(special[op].line)
 			emit()
 		case op == 0:
 			n := r.uleb()
