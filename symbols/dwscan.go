@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/dwarf"
 	"fmt"
+	"slices"
 )
 
 // A lean .debug_info scanner (DWARF 2-5, DWARF 5 section 7.5): it walks
@@ -200,44 +201,33 @@ func (t *abbrevTable) set(code uint64, a *abbrev) {
 }
 
 // parseAbbrevs reads the abbreviation table at off (DWARF 5, 7.5.3), with
-// skip sizes for units whose header is h. A first pass counts the
-// declarations and attributes so that both are allocated once, at their
-// size (in a fresh process, allocated bytes cost page faults).
-func parseAbbrevs(b []byte, off uint64, h *cuHeader) (*abbrevTable, error) {
+// skip sizes for units whose header is h, in one pass. The declarations
+// and their attributes are allocated in slabs sized from hint, the
+// table's size in bytes when known (0 otherwise): in a fresh process
+// every allocated byte costs page faults, so no slab is grown by copying.
+func parseAbbrevs(b []byte, off uint64, h *cuHeader, hint int) (*abbrevTable, error) {
 	if off >= uint64(len(b)) {
 		return nil, fmt.Errorf("abbreviation offset %#x out of range", off)
 	}
+	if hint <= 0 || hint > len(b)-int(off) {
+		hint = min(len(b)-int(off), 4096)
+	}
+	// A declaration takes at least 4 bytes (code, tag, children, 0 0),
+	// an attribute at least 2.
+	m := &abbrevTable{kind: kindOf(h), dense: make([]*abbrev, 0, hint/8+1)}
+	slab := make([]abbrev, 0, hint/8+1)
+	attrs := make([]abbrevAttr, 0, hint/3+1)
 	r := rbuf{b: b, off: int(off)}
-	nDecl, nAttr := 0, 0
 	for r.err == nil {
-		if r.uleb() == 0 {
+		code := r.uleb()
+		if code == 0 {
 			break
 		}
-		r.uleb()
-		r.u8()
-		for r.err == nil {
-			at, form := r.uleb(), r.uleb()
-			if form == fImplicitConst {
-				r.sleb()
-			}
-			if at == 0 && form == 0 {
-				break
-			}
-			nAttr++
+		if len(slab) == cap(slab) {
+			slab = make([]abbrev, 0, cap(slab))
 		}
-		nDecl++
-	}
-	if r.err != nil {
-		return nil, fmt.Errorf("abbreviations at %#x: %w", off, r.err)
-	}
-	m := &abbrevTable{kind: kindOf(h), dense: make([]*abbrev, min(nDecl+1, 1<<14))}
-	slab := make([]abbrev, nDecl)
-	attrs := make([]abbrevAttr, 0, nAttr)
-	r = rbuf{b: b, off: int(off)}
-	for i := range slab {
-		code := r.uleb()
-		a := &slab[i]
-		a.tag, a.children = r.uleb(), r.u8() != 0
+		slab = append(slab, abbrev{tag: r.uleb(), children: r.u8() != 0})
+		a := &slab[len(slab)-1]
 		lo := len(attrs)
 		for r.err == nil {
 			at, form := r.uleb(), r.uleb()
@@ -248,14 +238,29 @@ func parseAbbrevs(b []byte, off uint64, h *cuHeader) (*abbrevTable, error) {
 			if at == 0 && form == 0 {
 				break
 			}
-			attrs = append(attrs, newAttr(at, form, ic))
+			if len(attrs) == cap(attrs) {
+				// Start a new slab; this declaration's attributes move.
+				n := append(make([]abbrevAttr, 0, max(cap(attrs), 2*(len(attrs)-lo)+8)), attrs[lo:]...)
+				attrs, lo = n, 0
+			}
+			x := newAttr(at, form, ic)
+			x.size = int32(formSize(form, h))
+			if x.attr == atLocation && (form == fSecOffset || form == fLoclistx ||
+				h.version < 4 && (form == fData4 || form == fData8)) {
+				a.skip.loclist = true
+			}
+			if x.size < 0 || a.skip.size < 0 {
+				a.skip.size = -1
+			} else {
+				a.skip.size += int(x.size)
+			}
+			attrs = append(attrs, x)
 		}
 		a.attrs = attrs[lo:len(attrs):len(attrs)]
-		for k := range a.attrs {
-			a.attrs[k].size = int32(formSize(uint64(a.attrs[k].form), h))
-		}
-		a.skip = skipOf(a, h)
 		m.set(code, a)
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("abbreviations at %#x: %w", off, r.err)
 	}
 	return m, nil
 }
@@ -669,12 +674,22 @@ func (f *File) abbrevs(off uint64, h *cuHeader) (*abbrevTable, error) {
 	if m, ok := f.abbrevCache[off]; ok {
 		return m, nil
 	}
-	m, err := parseAbbrevs(f.sec.abbrev, off, h)
+	m, err := parseAbbrevs(f.sec.abbrev, off, h, f.abbrevSize(off))
 	if err != nil {
 		return nil, err
 	}
 	f.abbrevCache[off] = m
 	return m, nil
+}
+
+// abbrevSize bounds the size of the abbreviation table at off: up to the
+// next table a unit uses, or the end of the section.
+func (f *File) abbrevSize(off uint64) int {
+	i, _ := slices.BinarySearch(f.abbrevOffs, off+1)
+	if i < len(f.abbrevOffs) {
+		return int(f.abbrevOffs[i] - off)
+	}
+	return len(f.sec.abbrev) - int(off)
 }
 
 // dieOffset converts a .debug_info offset to debug/dwarf's type.

@@ -49,6 +49,7 @@ type File struct {
 
 	abbrevMu    sync.Mutex
 	abbrevCache map[uint64]*abbrevTable
+	abbrevOffs  []uint64 // the units' abbreviation table offsets, sorted
 	units       []*unit
 	// unitRanges maps address ranges to units, sorted by Low.
 	unitRanges []unitRange

@@ -149,6 +149,10 @@ func (f *File) indexUnits() error {
 	}
 	sortUnitRanges(f.unitRanges)
 	f.buildUnitSegs()
+	for _, u := range f.units {
+		f.abbrevOffs = append(f.abbrevOffs, u.hdr.abbrevOff)
+	}
+	slices.Sort(f.abbrevOffs)
 	return nil
 }
 
