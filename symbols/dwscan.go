@@ -670,13 +670,21 @@ func (c *unitCtx) appendRangeList(out [][2]uint64, v aval) [][2]uint64 {
 // with header h.
 func (f *File) abbrevs(off uint64, h *cuHeader) (*abbrevTable, error) {
 	f.abbrevMu.Lock()
-	defer f.abbrevMu.Unlock()
-	if m, ok := f.abbrevCache[off]; ok {
+	m, ok := f.abbrevCache[off]
+	f.abbrevMu.Unlock()
+	if ok {
 		return m, nil
 	}
+	// Parsed outside the lock: units indexed in parallel each have their
+	// own table (two that share one may both parse it; one is kept).
 	m, err := parseAbbrevs(f.sec.abbrev, off, h, f.abbrevSize(off))
 	if err != nil {
 		return nil, err
+	}
+	f.abbrevMu.Lock()
+	defer f.abbrevMu.Unlock()
+	if prev, ok := f.abbrevCache[off]; ok {
+		return prev, nil
 	}
 	f.abbrevCache[off] = m
 	return m, nil

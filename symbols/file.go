@@ -139,8 +139,20 @@ func newFile(r io.ReaderAt, m []byte) (f *File, err error) {
 			f.sections = append(f.sections, Section{Name: s.Name, Addr: s.Addr, Size: s.Size, Exec: s.Flags&elf.SHF_EXECINSTR != 0, index: i})
 		}
 	}
-	f.loadSymbols()
+	// The symbol table and the unit index are independent: read them on
+	// two cores.
+	var symPanic any
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { symPanic = recover() }()
+		f.loadSymbols()
+	}()
 	f.loadDWARF()
+	<-done
+	if symPanic != nil {
+		return nil, fmt.Errorf("malformed ELF: %v", symPanic)
+	}
 	return f, nil
 }
 
