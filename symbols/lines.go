@@ -535,20 +535,21 @@ func (t *lineTable) index() {
 	t.seqs = out
 }
 
-// findRange is find that also returns the addresses [lo, hi) for which
-// the answer is the same row.
-func (t *lineTable) findRange(addr uint64) (lineRow, uint64, uint64, bool) {
+// locate finds the row covering addr like find: it is s.lookup[j], and
+// the same row answers for [max(row.addr, s.low), s.lookup[j+1].addr).
+// s is nil when no row covers addr.
+func (t *lineTable) locate(addr uint64) (s *lineSeq, j int) {
 	i := sort.Search(len(t.seqs), func(i int) bool { return t.seqs[i].high() > addr })
 	if i == len(t.seqs) || addr < t.seqs[i].low {
-		return lineRow{}, 0, 0, false
+		return nil, 0
 	}
-	s := t.seqs[i]
+	s = t.seqs[i]
 	rows := s.lookup
-	j := sort.Search(len(rows), func(j int) bool { return rows[j].addr > addr }) - 1
+	j = sort.Search(len(rows), func(j int) bool { return rows[j].addr > addr }) - 1
 	if j < 0 || j+1 >= len(rows) || rows[j].endSeq() {
-		return lineRow{}, 0, 0, false
+		return nil, 0
 	}
-	return rows[j], max(rows[j].addr, s.low), rows[j+1].addr, true
+	return s, j
 }
 
 // find returns the row covering addr the way binutils'

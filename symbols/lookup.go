@@ -84,7 +84,10 @@ type bfdState struct {
 	fu           *unit // funcAt for this unit
 	fLo, fHi     uint64
 	fi           int
+	si           int        // fi's segment in fu.segs
 	lt           *lineTable // find for this table
+	seq          *lineSeq   // row is seq.lookup[j]
+	j            int
 	rLo, rHi     uint64
 	row          lineRow
 
@@ -93,6 +96,36 @@ type bfdState struct {
 	// units, function segment, line row and, when it was consulted, the
 	// same cached symbol. Symbolize repeats its text there.
 	ansLo, ansHi uint64
+}
+
+// nextRow moves the cached row to the next one when addr lies in it (a
+// sorted run of addresses leaving a row enters the next one): what
+// lineTable.locate would find, without the searches.
+func (st *bfdState) nextRow(addr uint64) bool {
+	rows := st.seq.lookup
+	k := st.j + 1
+	if k+1 >= len(rows) || rows[k].addr > addr || addr >= rows[k+1].addr || rows[k].endSeq() {
+		return false
+	}
+	st.j, st.row = k, rows[k]
+	st.rLo, st.rHi = max(rows[k].addr, st.seq.low), rows[k+1].addr
+	return true
+}
+
+// nextSeg moves the cached function segment to the next one when addr
+// lies in it (see nextRow).
+func (st *bfdState) nextSeg(addr uint64) bool {
+	seg := st.fu.segs
+	k := st.si + 1
+	if k >= len(seg) || seg[k].lo > addr || k+1 < len(seg) && addr >= seg[k+1].lo {
+		return false
+	}
+	hi := ^uint64(0)
+	if k+1 < len(seg) {
+		hi = seg[k+1].lo
+	}
+	st.si, st.fi, st.fLo, st.fHi = k, int(seg[k].fi), seg[k].lo, hi
+	return true
 }
 
 // symbolFor is findFunction through st's cache (when st is not nil).
@@ -152,11 +185,14 @@ func (f *File) lookupInto(addr uint64, st *bfdState, gdb bool, buf []SourceFrame
 			var fi int
 			if st != nil && u == st.fu && addr >= st.fLo && addr < st.fHi {
 				fi = st.fi
+			} else if st != nil && u == st.fu && addr >= st.fHi && st.nextSeg(addr) {
+				fi = st.fi // the next segment (sorted input)
 			} else {
 				var lo, hi uint64
-				fi, lo, hi = f.funcRange(u, addr)
+				var si int
+				fi, si, lo, hi = f.funcSeg(u, addr)
 				if st != nil {
-					st.fu, st.fi, st.fLo, st.fHi = u, fi, lo, hi
+					st.fu, st.fi, st.si, st.fLo, st.fHi = u, fi, si, lo, hi
 				}
 			}
 			lt, _ := f.lineTable(u)
@@ -168,11 +204,16 @@ func (f *File) lookupInto(addr uint64, st *bfdState, gdb bool, buf []SourceFrame
 					row, lineOK = lt.findStmt(addr)
 				case st != nil && lt == st.lt && addr >= st.rLo && addr < st.rHi:
 					row, lineOK = st.row, true
+				case st != nil && lt == st.lt && addr >= st.rHi && st.nextRow(addr):
+					row, lineOK = st.row, true // the next row (sorted input)
 				default:
-					var lo, hi uint64
-					row, lo, hi, lineOK = lt.findRange(addr)
-					if st != nil && lineOK {
-						st.lt, st.row, st.rLo, st.rHi = lt, row, lo, hi
+					seq, j := lt.locate(addr)
+					if lineOK = seq != nil; lineOK {
+						row = seq.lookup[j]
+						if st != nil {
+							st.lt, st.seq, st.j, st.row = lt, seq, j, row
+							st.rLo, st.rHi = max(row.addr, seq.low), seq.lookup[j+1].addr
+						}
 					}
 				}
 			}

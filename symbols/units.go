@@ -621,13 +621,13 @@ func (f *File) funcAt(u *unit, addr uint64) int {
 	return int(seg[i].fi)
 }
 
-// funcRange is funcAt with the address range [lo, hi) the answer holds
-// for.
-func (f *File) funcRange(u *unit, addr uint64) (int, uint64, uint64) {
+// funcSeg is funcAt with the index of its segment (-1 before the
+// first) and the address range [lo, hi) the answer holds for.
+func (f *File) funcSeg(u *unit, addr uint64) (fi, si int, lo, hi uint64) {
 	f.functions(u)
 	seg := u.segs
 	i := sort.Search(len(seg), func(i int) bool { return seg[i].lo > addr }) - 1
-	hi := ^uint64(0)
+	hi = ^uint64(0)
 	if i+1 < len(seg) {
 		hi = seg[i+1].lo
 	}
@@ -635,9 +635,9 @@ func (f *File) funcRange(u *unit, addr uint64) (int, uint64, uint64) {
 		if len(seg) > 0 {
 			hi = seg[0].lo
 		}
-		return -1, 0, hi
+		return -1, -1, 0, hi
 	}
-	return int(seg[i].fi), seg[i].lo, hi
+	return int(seg[i].fi), i, seg[i].lo, hi
 }
 
 // segment: from lo up to the next segment's lo, funcAt answers fi.
