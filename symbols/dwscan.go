@@ -66,6 +66,7 @@ const (
 
 // DWARF 5, 7.5.4 attribute codes the scanner reads.
 const (
+	atSibling         = 0x01
 	atLocation        = 0x02
 	atName            = 0x03
 	atStmtList        = 0x10
@@ -87,7 +88,12 @@ const (
 	atMIPSLinkageName = 0x2007
 	atGNUAddrBase     = 0x2133
 
+	tagArrayType         = 0x01
 	tagEntryPoint        = 0x03
+	tagEnumerationType   = 0x04
+	tagStructureType     = 0x13
+	tagSubroutineType    = 0x15
+	tagUnionType         = 0x17
 	tagLexicalBlock      = 0x0b
 	tagCompileUnit       = 0x11
 	tagInlinedSubroutine = 0x1d
@@ -226,7 +232,7 @@ func parseAbbrevs(b []byte, off uint64, h *cuHeader, hint int) (*abbrevTable, er
 		if len(slab) == cap(slab) {
 			slab = make([]abbrev, 0, cap(slab))
 		}
-		slab = append(slab, abbrev{tag: r.uleb(), children: r.u8() != 0})
+		slab = append(slab, abbrev{tag: r.uleb(), children: r.u8() != 0, skip: skipInfo{sibling: -1}})
 		a := &slab[len(slab)-1]
 		lo := len(attrs)
 		for r.err == nil {
@@ -248,6 +254,9 @@ func parseAbbrevs(b []byte, off uint64, h *cuHeader, hint int) (*abbrevTable, er
 			if x.attr == atLocation && (form == fSecOffset || form == fLoclistx ||
 				h.version < 4 && (form == fData4 || form == fData8)) {
 				a.skip.loclist = true
+			}
+			if x.attr == atSibling && a.skip.size >= 0 && a.skip.sibling < 0 {
+				a.skip.sibling, a.skip.sibForm = int32(a.skip.size), x.form
 			}
 			if x.size < 0 || a.skip.size < 0 {
 				a.skip.size = -1

@@ -362,6 +362,14 @@ func (f *File) readFunctions(u *unit) error {
 			if sk.loclist {
 				u.hasLoclist = true
 			}
+			if a.children && sk.sibling >= 0 && skipsChildren(a.tag, u.lang) {
+				// A type: no code, no variables below it. Jump to its
+				// sibling instead of walking its members.
+				if to, ok := siblingAt(r, h, int(sk.sibling), sk.sibForm); ok && to > dieOff && to <= h.end {
+					r.off = int(to)
+					continue
+				}
+			}
 			if sk.size >= 0 {
 				r.off += sk.size
 				if r.off > len(r.b) {
@@ -791,17 +799,70 @@ func (f *File) frameBaseExpr(fn *function) ([]byte, bool) {
 type skipInfo struct {
 	size    int
 	loclist bool
+	// sibling is where the DW_AT_sibling value starts after the
+	// abbreviation code, when only fixed-size values precede it (-1
+	// otherwise); sibForm is its form (parseAbbrevs only).
+	sibling int32
+	sibForm uint16
+}
+
+// skipsChildren reports whether readFunctions may jump over the children
+// of a DIE with this tag: types, whose children are members, enumerators,
+// subranges and parameter types. Structures, unions and classes only in
+// C units (C++ declares member functions inside them, which
+// DW_AT_specification refers to).
+func skipsChildren(tag uint64, lang int64) bool {
+	switch tag {
+	case tagArrayType, tagEnumerationType, tagSubroutineType:
+		return true
+	case tagStructureType, tagUnionType:
+		switch lang {
+		case 0x1, 0x2, 0xc, 0x1d, 0x2c: // DW_LANG_C89, C, C99, C11, C17
+			return true
+		}
+	}
+	return false
+}
+
+// siblingAt reads the DW_AT_sibling reference that starts off bytes
+// after r's position, as a .debug_info offset.
+func siblingAt(r *rbuf, h *cuHeader, off int, form uint16) (uint64, bool) {
+	p := r.off + off
+	var n int
+	switch form {
+	case fRef1:
+		n = 1
+	case fRef2:
+		n = 2
+	case fRef4:
+		n = 4
+	case fRef8:
+		n = 8
+	default:
+		return 0, false
+	}
+	if p < 0 || p+n > len(r.b) {
+		return 0, false
+	}
+	var v uint64
+	for i := n - 1; i >= 0; i-- {
+		v = v<<8 | uint64(r.b[p+i])
+	}
+	return h.off + v, true
 }
 
 // skipOf computes a's skipInfo for units with header h.
 func skipOf(a *abbrev, h *cuHeader) skipInfo {
-	sk := skipInfo{}
+	sk := skipInfo{sibling: -1}
 	for _, at := range a.attrs {
 		if at.attr == atLocation && (at.form == fSecOffset || at.form == fLoclistx ||
 			h.version < 4 && (at.form == fData4 || at.form == fData8)) {
 			sk.loclist = true
 		}
 		n := formSize(uint64(at.form), h)
+		if at.attr == atSibling && sk.size >= 0 && sk.sibling < 0 {
+			sk.sibling, sk.sibForm = int32(sk.size), at.form
+		}
 		if n < 0 || sk.size < 0 {
 			sk.size = -1
 			continue
