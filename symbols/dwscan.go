@@ -161,22 +161,27 @@ func skipAttr(r *rbuf, h *cuHeader, form uint64, implicit int64) {
 	}
 }
 
+// abbrev is one abbreviation declaration. It holds no pointers (nor
+// does its table), so the tables cost the allocator no pointer bitmaps.
 type abbrev struct {
 	tag      uint64
 	children bool
-	attrs    []abbrevAttr
+	// lo, n: its attributes are abbrevTable.attrs[lo:lo+n].
+	lo, n uint32
 	// skip says how readFunctions passes over a DIE of this abbreviation
 	// in a unit of the table's header kind (abbrevTable.kind).
 	skip skipInfo
 }
 
-// abbrevTable maps abbreviation codes to declarations: a slice for the
-// small dense codes compilers emit, a map for the others. kind is the
-// unit header (version, offset and address sizes) the skip sizes were
-// computed for.
+// abbrevTable maps abbreviation codes to declarations: dense[code] is
+// 1 + the declaration's index for the small dense codes compilers emit,
+// a map for the others. kind is the unit header (version, offset and
+// address sizes) the skip sizes were computed for.
 type abbrevTable struct {
-	dense  []*abbrev
-	sparse map[uint64]*abbrev
+	decls  []abbrev
+	attrs  []abbrevAttr
+	dense  []int32
+	sparse map[uint64]int32
 	kind   headerKind
 }
 
@@ -185,32 +190,41 @@ type headerKind struct{ version, offSize, addrSize int }
 
 func kindOf(h *cuHeader) headerKind { return headerKind{h.version, h.offSize, h.addrSize} }
 
+// get returns the declaration of code, nil for none.
 func (t *abbrevTable) get(code uint64) *abbrev {
+	var i int32
 	if code < uint64(len(t.dense)) {
-		return t.dense[code]
+		i = t.dense[code]
+	} else {
+		i = t.sparse[code]
 	}
-	return t.sparse[code]
+	if i == 0 {
+		return nil
+	}
+	return &t.decls[i-1]
 }
 
-func (t *abbrevTable) set(code uint64, a *abbrev) {
+// attrsOf returns a's attributes.
+func (t *abbrevTable) attrsOf(a *abbrev) []abbrevAttr { return t.attrs[a.lo : a.lo+a.n] }
+
+func (t *abbrevTable) set(code uint64, i int) {
 	if code < 1<<14 {
 		for uint64(len(t.dense)) <= code {
-			t.dense = append(t.dense, nil)
+			t.dense = append(t.dense, 0)
 		}
-		t.dense[code] = a
+		t.dense[code] = int32(i + 1)
 		return
 	}
 	if t.sparse == nil {
-		t.sparse = map[uint64]*abbrev{}
+		t.sparse = map[uint64]int32{}
 	}
-	t.sparse[code] = a
+	t.sparse[code] = int32(i + 1)
 }
 
 // parseAbbrevs reads the abbreviation table at off (DWARF 5, 7.5.3), with
 // skip sizes for units whose header is h, in one pass. The declarations
-// and their attributes are allocated in slabs sized from hint, the
-// table's size in bytes when known (0 otherwise): in a fresh process
-// every allocated byte costs page faults, so no slab is grown by copying.
+// and their attributes are allocated at sizes bounded from hint, the
+// table's size in bytes when known (0 otherwise).
 func parseAbbrevs(b []byte, off uint64, h *cuHeader, hint int) (*abbrevTable, error) {
 	if off >= uint64(len(b)) {
 		return nil, fmt.Errorf("abbreviation offset %#x out of range", off)
@@ -220,21 +234,15 @@ func parseAbbrevs(b []byte, off uint64, h *cuHeader, hint int) (*abbrevTable, er
 	}
 	// A declaration takes at least 4 bytes (code, tag, children, 0 0),
 	// an attribute at least 2.
-	m := &abbrevTable{kind: kindOf(h), dense: make([]*abbrev, 0, hint/8+1)}
-	slab := make([]abbrev, 0, hint/8+1)
-	attrs := make([]abbrevAttr, 0, hint/3+1)
+	t := &abbrevTable{kind: kindOf(h), dense: make([]int32, 0, hint/8+1),
+		decls: make([]abbrev, 0, hint/8+1), attrs: make([]abbrevAttr, 0, hint/3+1)}
 	r := rbuf{b: b, off: int(off)}
 	for r.err == nil {
 		code := r.uleb()
 		if code == 0 {
 			break
 		}
-		if len(slab) == cap(slab) {
-			slab = make([]abbrev, 0, cap(slab))
-		}
-		slab = append(slab, abbrev{tag: r.uleb(), children: r.u8() != 0, skip: skipInfo{sibling: -1}})
-		a := &slab[len(slab)-1]
-		lo := len(attrs)
+		a := abbrev{tag: r.uleb(), children: r.u8() != 0, lo: uint32(len(t.attrs)), skip: skipInfo{sibling: -1}}
 		for r.err == nil {
 			at, form := r.uleb(), r.uleb()
 			var ic int64
@@ -243,11 +251,6 @@ func parseAbbrevs(b []byte, off uint64, h *cuHeader, hint int) (*abbrevTable, er
 			}
 			if at == 0 && form == 0 {
 				break
-			}
-			if len(attrs) == cap(attrs) {
-				// Start a new slab; this declaration's attributes move.
-				n := append(make([]abbrevAttr, 0, max(cap(attrs), 2*(len(attrs)-lo)+8)), attrs[lo:]...)
-				attrs, lo = n, 0
 			}
 			x := newAttr(at, form, ic)
 			x.size = int32(formSize(form, h))
@@ -263,22 +266,24 @@ func parseAbbrevs(b []byte, off uint64, h *cuHeader, hint int) (*abbrevTable, er
 			} else {
 				a.skip.size += int(x.size)
 			}
-			attrs = append(attrs, x)
+			t.attrs = append(t.attrs, x)
 		}
-		a.attrs = attrs[lo:len(attrs):len(attrs)]
-		m.set(code, a)
+		a.n = uint32(len(t.attrs)) - a.lo
+		t.decls = append(t.decls, a)
+		t.set(code, len(t.decls)-1)
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("abbreviations at %#x: %w", off, r.err)
 	}
-	return m, nil
+	return t, nil
 }
 
 // findAbbrev reads the abbreviation table at off only up to the
-// declaration of code (the unit DIE's, when indexing units).
-func findAbbrev(b []byte, off, code uint64) (*abbrev, error) {
+// declaration of code (the unit DIE's, when indexing units) and returns
+// its tag and attributes.
+func findAbbrev(b []byte, off, code uint64) (uint64, []abbrevAttr, error) {
 	if off >= uint64(len(b)) {
-		return nil, fmt.Errorf("abbreviation offset %#x out of range", off)
+		return 0, nil, fmt.Errorf("abbreviation offset %#x out of range", off)
 	}
 	r := rbuf{b: b, off: int(off)}
 	for r.err == nil {
@@ -286,20 +291,9 @@ func findAbbrev(b []byte, off, code uint64) (*abbrev, error) {
 		if c == 0 {
 			break
 		}
-		tag, children := r.uleb(), r.u8() != 0
-		if c != code {
-			for r.err == nil {
-				at, form := r.uleb(), r.uleb()
-				if form == fImplicitConst {
-					r.sleb()
-				}
-				if at == 0 && form == 0 {
-					break
-				}
-			}
-			continue
-		}
-		a := &abbrev{tag: tag, children: children}
+		tag := r.uleb()
+		r.u8() // children
+		var attrs []abbrevAttr
 		for r.err == nil {
 			at, form := r.uleb(), r.uleb()
 			var ic int64
@@ -309,13 +303,15 @@ func findAbbrev(b []byte, off, code uint64) (*abbrev, error) {
 			if at == 0 && form == 0 {
 				break
 			}
-			a.attrs = append(a.attrs, newAttr(at, form, ic))
+			if c == code {
+				attrs = append(attrs, newAttr(at, form, ic))
+			}
 		}
-		if r.err == nil {
-			return a, nil
+		if c == code && r.err == nil {
+			return tag, attrs, nil
 		}
 	}
-	return nil, fmt.Errorf("no abbreviation %d at %#x", code, off)
+	return 0, nil, fmt.Errorf("no abbreviation %d at %#x", code, off)
 }
 
 // cuHeader is a unit header (DWARF 5, 7.5.1).

@@ -88,23 +88,23 @@ func (f *File) indexUnits() error {
 		}
 		off = h.end
 		r := &rbuf{b: info[:h.end], off: int(h.dieOff)}
-		a, err := findAbbrev(f.sec.abbrev, h.abbrevOff, r.uleb())
+		tag, attrs, err := findAbbrev(f.sec.abbrev, h.abbrevOff, r.uleb())
 		if err != nil {
 			return fmt.Errorf("unit at %#x: %v", h.off, err)
 		}
-		if a.tag != tagCompileUnit && a.tag != tagPartialUnit {
+		if tag != tagCompileUnit && tag != tagPartialUnit {
 			continue
 		}
 		u := &unit{idx: len(f.units), off: dieOffset(h.dieOff), hdr: h, stmt: -1}
-		vals := make([]aval, len(a.attrs))
-		for i, at := range a.attrs {
+		vals := make([]aval, len(attrs))
+		for i, at := range attrs {
 			vals[i] = readAttr(r, &h, uint64(at.form), at.implicit)
 		}
 		if r.err != nil {
 			return fmt.Errorf("unit at %#x: %v", h.off, r.err)
 		}
 		// The bases first: other attributes of the unit DIE may use them.
-		for i, at := range a.attrs {
+		for i, at := range attrs {
 			switch at.attr {
 			case atStrOffsetsBase:
 				u.strBase = vals[i].u
@@ -118,7 +118,7 @@ func (f *File) indexUnits() error {
 		}
 		c := &unitCtx{f: f, h: &u.hdr, u: u, strBase: u.strBase}
 		var low, high, rng *aval
-		for i, at := range a.attrs {
+		for i, at := range attrs {
 			v := &vals[i]
 			switch at.attr {
 			case atName:
@@ -357,7 +357,7 @@ func (f *File) readFunctions(u *unit) error {
 			// all forms have a fixed size.
 			sk := a.skip
 			if !fixedSkips {
-				sk = skipOf(a, h)
+				sk = skipOf(ab.attrsOf(a), h)
 			}
 			if sk.loclist {
 				u.hasLoclist = true
@@ -376,7 +376,7 @@ func (f *File) readFunctions(u *unit) error {
 					r.fail()
 				}
 			} else {
-				skipAttrs(r, h, a.attrs, fixedSkips)
+				skipAttrs(r, h, ab.attrsOf(a), fixedSkips)
 			}
 			if a.children {
 				stack = append(stack, stack[len(stack)-1])
@@ -392,13 +392,14 @@ func (f *File) readFunctions(u *unit) error {
 		if isFunc {
 			fn = function{off: dieOffset(dieOff), parent: -1, inlined: a.tag == tagInlinedSubroutine}
 		}
-		for k := range a.attrs {
-			at := &a.attrs[k]
+		attrs := ab.attrsOf(a)
+		for k := range attrs {
+			at := &attrs[k]
 			switch at.attr {
 			case atLocation, atLowpc, atHighpc, atRanges, atName, atLinkageName, atMIPSLinkageName,
 				atAbstractOrigin, atSpecification, atCallFile, atCallLine, atCallColumn:
 			default:
-				skipAttrs(r, h, a.attrs[k:k+1], fixedSkips)
+				skipAttrs(r, h, attrs[k:k+1], fixedSkips)
 				continue
 			}
 			v := readAttr(r, h, uint64(at.form), at.implicit)
@@ -852,9 +853,9 @@ func siblingAt(r *rbuf, h *cuHeader, off int, form uint16) (uint64, bool) {
 }
 
 // skipOf computes a's skipInfo for units with header h.
-func skipOf(a *abbrev, h *cuHeader) skipInfo {
+func skipOf(attrs []abbrevAttr, h *cuHeader) skipInfo {
 	sk := skipInfo{sibling: -1}
-	for _, at := range a.attrs {
+	for _, at := range attrs {
 		if at.attr == atLocation && (at.form == fSecOffset || at.form == fLoclistx ||
 			h.version < 4 && (at.form == fData4 || at.form == fData8)) {
 			sk.loclist = true
