@@ -13,6 +13,8 @@
 //	loc := f.Lookup(pc)                    // function, file:line:col, inline chain, symbol+offset
 //	bps, err := f.Breakpoints("net.c:42")  // or "main": addresses like gdb's break, ambiguous names all listed
 //	bt := f.Unwind(regs, mem)              // CFI (.eh_frame + .debug_frame), rbp fallback, exception frames
+//	pcs, why := f.UnwindPCs(regs, mem, 64, nil) // the same walk, pcs and CFAs only (profilers)
+//	n := f.HiddenInlineFrames(pc, &bp)     // inline frames gdb hides at a stop (break main on an inlined call)
 //	args, locals, err := f.FrameVars(bt.Frames, 0, 0, mem) // formatted like gdb's info args/locals
 //	v, err := f.Eval("s->pts[1].x", bt.Frames, 0, 0, mem) // like gdb's print; f.Children(v, mem, 100) expands it
 //	li, ok := f.LineAt(pc)                 // row, is_stmt and the step range [Lo, Hi) of its line
@@ -31,6 +33,10 @@
 // prefix ExceptionStubPrefix ("ukw_exc_"): a stub calls its C handler with
 // rsp pointing at the struct ukw_frame of layers/README.md, and the
 // unwinder continues from the interrupted registers saved there.
+//
+// Open maps the image read-only; the indexers read DWARF sections in
+// place and Close unmaps them once indexing in progress ends (nothing a
+// caller holds points into the mapping).
 //
 // Every parser returns errors on malformed input; none panics (see the
 // Fuzz tests).
