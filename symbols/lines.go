@@ -99,7 +99,15 @@ func (s *lineSeq) high() uint64 { return s.lookup[len(s.lookup)-1].addr }
 // lineTable is a decoded .debug_line program.
 type lineTable struct {
 	version int
-	files   []string // full names, joined the way binutils does
+	// The header's directories and file entries; a file's full name is
+	// joined the way binutils does on first use (fileName): a table names
+	// every header a unit includes, an answer needs a few of them.
+	compDir string
+	dirs    []string
+	raw     []fileEnt
+	fileMu  sync.Mutex
+	files   []string // raw[i] joined, when made[i]
+	made    []bool
 	all     []*lineSeq
 	seqs    []*lineSeq // BFD's binary-searchable list: sorted, nested removed, overlaps trimmed
 }
@@ -196,10 +204,6 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 	}
 	stdLens := r.bytes(max(opBase-1, 0))
 	var dirs []string
-	type fileEnt struct {
-		name string
-		dir  uint64
-	}
 	var files []fileEnt
 	if t.version >= 5 {
 		readEntries := func(f func(kind, val uint64, s string)) error {
@@ -266,47 +270,18 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 			d := r.uleb()
 			r.uleb()
 			r.uleb()
-			files = append(files, fileEnt{s, d})
+			files = append(files, fileEnt{name: s, dir: d})
 		}
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("line table at %#x: header: %w", off, r.err)
 	}
-	v5 := t.version >= 5
-	join := func(name string, dir uint64) string {
-		// binutils dwarf2.c concat_filename: no path cleaning.
-		if strings.HasPrefix(name, "/") {
-			return name
-		}
-		sub := ""
-		if !v5 {
-			dir-- // wraps for 0: no subdirectory
-		}
-		if dir < uint64(len(dirs)) {
-			sub = dirs[dir]
-		}
-		dirName := ""
-		if sub == "" || !strings.HasPrefix(sub, "/") {
-			dirName = compDir
-		}
-		if dirName == "" {
-			dirName, sub = sub, ""
-		}
-		if dirName == "" {
-			return name
-		}
-		if sub != "" {
-			return dirName + "/" + sub + "/" + name
-		}
-		return dirName + "/" + name
+	t.compDir, t.dirs = compDir, dirs
+	if t.version < 5 {
+		// Pre-DWARF 5 file numbers are 1-based: index 0 is "unknown".
+		t.raw = append(t.raw, fileEnt{none: true})
 	}
-	for _, fe := range files {
-		t.files = append(t.files, join(fe.name, fe.dir))
-	}
-	if !v5 {
-		// Pre-DWARF 5 file numbers are 1-based: keep index 0 for "unknown".
-		t.files = append([]string{""}, t.files...)
-	}
+	t.raw = append(t.raw, files...)
 
 	// The line program (DWARF 5, 6.2.5).
 	r.off = progStart
@@ -389,7 +364,7 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 			case lneDefineFile:
 				name := r.cstr()
 				d := r.uleb()
-				t.files = append(t.files, join(name, d))
+				t.raw = append(t.raw, fileEnt{name: name, dir: d})
 			}
 			r.off = next
 		case op == lnsCopy:
@@ -426,6 +401,7 @@ func parseLineTable(sec *sectionData, off int64, compDir string) (*lineTable, er
 	if r.err != nil {
 		return nil, fmt.Errorf("line table at %#x: program: %w", off, r.err)
 	}
+	t.files, t.made = make([]string, len(t.raw)), make([]bool, len(t.raw))
 	t.index()
 	return t, nil
 }
@@ -578,14 +554,61 @@ func (t *lineTable) findStmt(addr uint64) (lineRow, bool) {
 	return s.gdbRows()[j], true
 }
 
+// fileEnt is a line-table header's file entry (none: the unused entry 0
+// before DWARF 5).
+type fileEnt struct {
+	name string
+	dir  uint64
+	none bool
+}
+
 func (t *lineTable) fileName(i uint32) string {
-	if int(i) < len(t.files) {
-		if t.files[i] == "" && t.version < 5 {
-			return "<unknown>"
-		}
-		return t.files[i]
+	if int(i) >= len(t.raw) {
+		return "<unknown>"
 	}
-	return "<unknown>"
+	t.fileMu.Lock()
+	if !t.made[i] {
+		t.files[i], t.made[i] = t.join(t.raw[i]), true
+	}
+	s := t.files[i]
+	t.fileMu.Unlock()
+	if s == "" && t.version < 5 {
+		return "<unknown>"
+	}
+	return s
+}
+
+// join makes a file entry's full name like binutils dwarf2.c
+// concat_filename: no path cleaning.
+func (t *lineTable) join(fe fileEnt) string {
+	if fe.none {
+		return ""
+	}
+	name, dir := fe.name, fe.dir
+	if strings.HasPrefix(name, "/") {
+		return name
+	}
+	sub := ""
+	if t.version < 5 {
+		dir-- // wraps for 0: no subdirectory
+	}
+	if dir < uint64(len(t.dirs)) {
+		sub = t.dirs[dir]
+	}
+	dirName := ""
+	if sub == "" || !strings.HasPrefix(sub, "/") {
+		dirName = t.compDir
+	}
+	if dirName == "" {
+		dirName, sub = sub, ""
+	}
+	if dirName == "" {
+		return name
+	}
+	if sub != "" {
+		return dirName + "/" + sub + "/" + name
+	}
+	return dirName + "/" + name
 }
 
 // markGDBRows sets gdbRow on the rows gdb 13 keeps in its line tables
