@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Addr2lineOptions are binutils addr2line's output flags.
@@ -184,7 +185,7 @@ type symbolizer struct {
 	f      *File
 	o      Addr2lineOptions
 	st     *bfdState // nil for --json
-	out    io.Writer
+	w      *outWriter
 	buf    []byte
 	frames []SourceFrame // reused for every answer
 	prev   []byte        // the last answer's text after the -a prefix
@@ -215,17 +216,81 @@ func (s *symbolizer) answer(a uint64) {
 			}
 		}
 	}
-	if len(s.buf) >= 64<<10 {
-		s.flush()
+	if len(s.buf) >= symbolizeOutBuf-8<<10 {
+		s.flush(false)
 	}
 }
 
-func (s *symbolizer) flush() {
-	if len(s.buf) > 0 && s.err == nil {
-		_, s.err = s.out.Write(s.buf)
+// flush hands the buffered output to the writer goroutine and takes an
+// empty buffer; with wait it also waits until everything handed over is
+// written (before Symbolize waits for input or returns).
+func (s *symbolizer) flush(wait bool) {
+	if len(s.buf) > 0 {
+		s.w.bufs <- s.buf
+		select {
+		case s.buf = <-s.w.free:
+		default:
+			s.buf = make([]byte, 0, symbolizeOutBuf)
+		}
 	}
-	s.buf = s.buf[:0]
+	if wait {
+		s.w.bufs <- nil
+		<-s.w.synced
+	}
+	if s.err == nil {
+		s.err = s.w.error()
+	}
 }
+
+// symbolizeOutBuf is the size of Symbolize's output buffers.
+const symbolizeOutBuf = 64 << 10
+
+// outWriter writes Symbolize's output buffers on its own goroutine, so
+// that the answers go on while the kernel takes the previous buffer (into
+// a file's page cache, at a page fault per page here).
+type outWriter struct {
+	out    io.Writer
+	bufs   chan []byte // nil: a sync request
+	free   chan []byte
+	synced chan struct{}
+	mu     sync.Mutex
+	err    error
+}
+
+func newOutWriter(out io.Writer) *outWriter {
+	w := &outWriter{out: out, bufs: make(chan []byte, 2), free: make(chan []byte, 3), synced: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+func (w *outWriter) run() {
+	for b := range w.bufs {
+		if b == nil {
+			w.synced <- struct{}{}
+			continue
+		}
+		if w.error() == nil {
+			if _, err := w.out.Write(b); err != nil {
+				w.mu.Lock()
+				w.err = err
+				w.mu.Unlock()
+			}
+		}
+		select {
+		case w.free <- b[:0]:
+		default:
+		}
+	}
+}
+
+func (w *outWriter) error() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// close ends the writer goroutine (after a flush with wait).
+func (w *outWriter) close() { close(w.bufs) }
 
 // Symbolize reads addresses (addr2line syntax) from args, or one per line
 // from in when args is empty, and writes each with WriteAddr2line. Like
@@ -234,7 +299,8 @@ func (s *symbolizer) flush() {
 // addresses read so far, other goroutines index the units they fall in
 // (docs/symbols.md, "Speed").
 func (f *File) Symbolize(out io.Writer, in io.Reader, args []string, o Addr2lineOptions) error {
-	s := &symbolizer{f: f, o: o, out: out, buf: make([]byte, 0, 72<<10), frames: make([]SourceFrame, 0, 8)}
+	s := &symbolizer{f: f, o: o, w: newOutWriter(out), buf: make([]byte, 0, symbolizeOutBuf), frames: make([]SourceFrame, 0, 8)}
+	defer s.w.close()
 	if !o.JSON {
 		s.st = &bfdState{}
 	}
@@ -242,10 +308,12 @@ func (f *File) Symbolize(out io.Writer, in io.Reader, args []string, o Addr2line
 		for _, a := range args {
 			s.answer(ParseAddr2lineAddr(a))
 		}
-		s.flush()
+		s.flush(true)
 		return s.err
 	}
-	br := bufio.NewReaderSize(in, 64<<10)
+	// A large buffer: the more input is read ahead, the further ahead of
+	// the answers the units get indexed.
+	br := bufio.NewReaderSize(in, symbolizeReadAhead)
 	w := f.startWarming()
 	defer w.stop()
 	left := 0 // lines of the last batch not answered yet
@@ -280,12 +348,15 @@ func (f *File) Symbolize(out io.Writer, in io.Reader, args []string, o Addr2line
 			return err
 		}
 		if br.Buffered() == 0 {
-			s.flush()
+			s.flush(true)
 		}
 	}
-	s.flush()
+	s.flush(true)
 	return s.err
 }
+
+// symbolizeReadAhead is Symbolize's input buffer size.
+const symbolizeReadAhead = 256 << 10
 
 // Demangle returns name demangled for display. C names, the only ones
 // ukw's images carry, are returned unchanged; Itanium C++ names (_Z...)

@@ -1,10 +1,13 @@
 package symbols
 
 import (
+	"bufio"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestCloseUnmapsAndStaysSafe: Open maps the image; after Close nothing
@@ -79,5 +82,56 @@ func TestCloseWhileLookingUp(t *testing.T) {
 		}
 		f.Close()
 		wg.Wait()
+	}
+}
+
+// TestSymbolizeAnswersBeforeMoreInput: like addr2line, Symbolize answers
+// every address it has read before it waits for more input (its output
+// goes through a writer goroutine; the answer must still be out), so it
+// can serve as a co-process on a pipe.
+func TestSymbolizeAnswersBeforeMoreInput(t *testing.T) {
+	elf := buildProg(t, "-O0")
+	f, err := Open(elf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	main := f.LookupSymbol("main")
+	if len(main) != 1 {
+		t.Fatalf("main: %v", main)
+	}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- f.Symbolize(outW, inR, nil, Addr2lineOptions{Functions: true})
+		outW.Close()
+	}()
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	for i := 0; i < 3; i++ {
+		if _, err := fmt.Fprintf(inW, "%#x\n", main[0].Addr); err != nil {
+			t.Fatal(err)
+		}
+		for k := 0; k < 2; k++ { // function, then file:line
+			select {
+			case l := <-lines:
+				if k == 0 && l != "main" {
+					t.Fatalf("answer %d: %q, want main", i, l)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no answer to address %d while the input stays open", i)
+			}
+		}
+	}
+	inW.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

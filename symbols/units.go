@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // unit is one DWARF compile unit.
@@ -31,6 +32,9 @@ type unit struct {
 	lineOnce sync.Once
 	lines    *lineTable
 	lineErr  error
+	// lineStarted, funcStarted: building the line table or the function
+	// index has begun (a warm worker skips it rather than wait).
+	lineStarted, funcStarted atomic.Bool
 
 	funcOnce sync.Once
 	funcs    []*function // DIE order
@@ -239,6 +243,7 @@ func (f *File) buildUnitSegs() {
 // lineTable returns the unit's decoded line table (nil if it has none).
 func (f *File) lineTable(u *unit) (*lineTable, error) {
 	u.lineOnce.Do(func() {
+		u.lineStarted.Store(true)
 		if u.stmt < 0 {
 			return
 		}
@@ -259,6 +264,7 @@ func (f *File) lineTable(u *unit) (*lineTable, error) {
 // functions returns the unit's function index, reading its DIE tree once.
 func (f *File) functions(u *unit) ([]*function, error) {
 	u.funcOnce.Do(func() {
+		u.funcStarted.Store(true)
 		defer func() {
 			if p := recover(); p != nil {
 				u.funcs, u.byLow, u.funcErr = nil, nil, fmt.Errorf("malformed DWARF: %v", p)

@@ -8,22 +8,23 @@ import (
 )
 
 // warmer indexes, on other goroutines, the units of the addresses
-// Symbolize has read but not answered yet: a dispatcher parses each batch
-// of input and queues each new unit's function index and line table, in
-// the order the answers will need them, for GOMAXPROCS workers. A lookup
-// that reaches a unit first builds it itself or waits for the worker
-// building it (both go through the unit's sync.Once).
+// Symbolize has read but not answered yet: Symbolize samples each batch
+// of buffered input, a dispatcher queues each new unit's function index
+// and line table, in the order the answers will need them, for
+// GOMAXPROCS workers. A lookup that reaches a unit first builds it itself
+// or waits for the worker building it (both go through the unit's
+// sync.Once); a worker skips what a lookup has started.
 type warmer struct {
 	f       *File
-	batches chan []byte
-	free    chan []byte // batch buffers the dispatcher is done with
+	batches chan []uint64
+	free    chan []uint64 // batch buffers the dispatcher is done with
 	jobs    chan warmJob
 	stopped atomic.Bool
 	wg      sync.WaitGroup
 }
 
-// warmStride is how many bytes of input the dispatcher skips after each
-// address it looks at.
+// warmStride is how many bytes of input are skipped after each address
+// sampled for the dispatcher.
 const warmStride = 56
 
 type warmJob struct {
@@ -37,7 +38,7 @@ func (f *File) startWarming() *warmer {
 	if !f.hasDW || len(f.units) == 0 {
 		return nil
 	}
-	w := &warmer{f: f, batches: make(chan []byte, 4), free: make(chan []byte, 5), jobs: make(chan warmJob, 2*len(f.units))}
+	w := &warmer{f: f, batches: make(chan []uint64, 4), free: make(chan []uint64, 5), jobs: make(chan warmJob, 2*len(f.units))}
 	n := max(1, runtime.GOMAXPROCS(0))
 	w.wg.Add(n + 1)
 	go w.dispatch()
@@ -47,18 +48,33 @@ func (f *File) startWarming() *warmer {
 	return w
 }
 
-// send hands the dispatcher a copy of b (complete lines of input), unless
-// it is still busy with earlier batches. The copies' buffers are reused.
+// send hands the dispatcher a sample of the addresses of b (complete
+// lines of input): one in about every warmStride bytes. It drops the
+// batch when the dispatcher is still busy with earlier ones.
 func (w *warmer) send(b []byte) {
 	if w == nil || len(w.batches) == cap(w.batches) {
 		return
 	}
-	var c []byte
+	var addrs []uint64
 	select {
-	case c = <-w.free:
+	case addrs = <-w.free:
 	default:
 	}
-	w.batches <- append(c[:0], b...)
+	addrs = addrs[:0]
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			break
+		}
+		addrs = append(addrs, parseAddrBytes(b[:i]))
+		skip := min(i+1+warmStride, len(b))
+		j := bytes.IndexByte(b[skip:], '\n')
+		if j < 0 {
+			break
+		}
+		b = b[skip+j+1:]
+	}
+	w.batches <- addrs
 }
 
 // stop ends the dispatcher and the workers (queued jobs are dropped) and
@@ -79,19 +95,9 @@ func (w *warmer) dispatch() {
 	var last *unit
 	var lo, hi uint64 // the addresses unitsRange answered last for
 	for batch := range w.batches {
-		b := batch
-		for len(b) > 0 && !w.stopped.Load() {
-			i := bytes.IndexByte(b, '\n')
-			if i < 0 {
+		for _, a := range batch {
+			if w.stopped.Load() {
 				break
-			}
-			a := parseAddrBytes(b[:i])
-			// Sample the input: one address in about every 64 bytes (a
-			// unit the samples miss is built by the lookup itself).
-			if j := bytes.IndexByte(b[min(i+1+warmStride, len(b)):], '\n'); j >= 0 {
-				b = b[min(i+1+warmStride, len(b))+j+1:]
-			} else {
-				b = b[i+1:]
 			}
 			if a >= lo && a < hi {
 				continue
@@ -122,8 +128,10 @@ func (w *warmer) work() {
 			continue
 		}
 		if j.lines {
-			w.f.lineTable(j.u)
-		} else {
+			if !j.u.lineStarted.Load() {
+				w.f.lineTable(j.u)
+			}
+		} else if !j.u.funcStarted.Load() {
 			w.f.functions(j.u)
 		}
 	}
