@@ -45,6 +45,24 @@ func parseAddrBytes(s []byte) uint64 {
 	return v
 }
 
+// fgetsChunk: addr2line reads its input with fgets into a 100-byte
+// buffer (addr2line.c translate_addresses), so a line of 99 characters
+// or more is read, and answered, in pieces of 99 (and a line of exactly
+// a multiple of 99 is followed by an empty piece, its newline).
+const fgetsChunk = 99
+
+// answerLine answers one input line (without its newline; nl says it
+// had one) the way addr2line's fgets pieces it.
+func (s *symbolizer) answerLine(line []byte, nl bool) {
+	for len(line) >= fgetsChunk {
+		s.answer(parseAddrBytes(line[:fgetsChunk]))
+		line = line[fgetsChunk:]
+	}
+	if len(line) > 0 || nl {
+		s.answer(parseAddrBytes(line))
+	}
+}
+
 // hexVal maps a byte to its hex digit value, or 0xff (an immutable
 // table: a table lookup has no data-dependent branch to mispredict).
 var hexVal = func() (t [256]uint8) {
@@ -316,30 +334,53 @@ func (f *File) Symbolize(out io.Writer, in io.Reader, args []string, o Addr2line
 	br := bufio.NewReaderSize(in, symbolizeReadAhead)
 	w := f.startWarming()
 	defer w.stop()
-	left := 0 // lines of the last batch not answered yet
 	for s.err == nil {
-		if n := br.Buffered(); n > 0 && left == 0 {
-			// Index the units of the addresses already read on the other
-			// core while this one answers them.
-			if b, err := br.Peek(n); err == nil {
-				left = bytes.Count(b, []byte{'\n'})
+		if n := br.Buffered(); n > 0 {
+			// Answer every complete line buffered, in one pass over the
+			// buffer, while the other cores index the units they need.
+			b, _ := br.Peek(n)
+			if end := bytes.LastIndexByte(b, '\n') + 1; end > 0 {
+				b = b[:end]
 				w.send(b)
+				for len(b) > 0 {
+					i := bytes.IndexByte(b, '\n')
+					if i < fgetsChunk {
+						s.answer(parseAddrBytes(b[:i]))
+					} else {
+						s.answerLine(b[:i], true)
+					}
+					b = b[i+1:]
+				}
+				br.Discard(end)
+				if br.Buffered() == 0 {
+					s.flush(true)
+				}
+				continue
 			}
 		}
+		// No complete line buffered: read one (it may end at EOF, or be
+		// longer than the buffer).
 		line, err := br.ReadSlice('\n')
-		if left > 0 {
-			left--
-		}
-		if err == bufio.ErrBufferFull {
-			// A line longer than the buffer: parse its start, skip the rest.
-			s.answer(parseAddrBytes(line))
-			for err == bufio.ErrBufferFull {
-				_, err = br.ReadSlice('\n')
+		var carry []byte
+		for err == bufio.ErrBufferFull {
+			// Longer than the buffer: answer its whole pieces as they come.
+			carry = append(carry, line...)
+			n := len(carry) / fgetsChunk * fgetsChunk
+			for k := 0; k < n; k += fgetsChunk {
+				s.answer(parseAddrBytes(carry[k : k+fgetsChunk]))
 			}
-			line = nil
+			carry = append(carry[:0], carry[n:]...)
+			line, err = br.ReadSlice('\n')
 		}
-		if len(line) > 0 {
-			s.answer(parseAddrBytes(line))
+		if carry != nil {
+			line = append(carry, line...)
+		}
+		nl := len(line) > 0 && line[len(line)-1] == '\n'
+		if nl {
+			line = line[:len(line)-1]
+		}
+		if len(line) > 0 || nl {
+			s.answerLine(line, nl)
 		}
 		if err == io.EOF {
 			break

@@ -2,6 +2,7 @@ package symbols
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"os/exec"
 	"strings"
@@ -154,5 +155,49 @@ func TestAddr2lineShuffled(t *testing.T) {
 			compareAddr2line(t, elf, addrs, []string{"-f", "-i"}, Addr2lineOptions{Functions: true, Inlines: true})
 			compareAddr2line(t, elf, addrs, []string{"-a", "-f"}, Addr2lineOptions{Addresses: true, Functions: true})
 		})
+	}
+}
+
+// pad is addr as hex followed by spaces up to n characters.
+func pad(addr uint64, n int) string {
+	s := fmt.Sprintf("%#x", addr)
+	return s + strings.Repeat(" ", max(0, n-len(s)))
+}
+
+// TestAddr2lineInputSyntax: odd input lines (spaces, tabs, 0X, upper
+// case, no 0x, trailing garbage, empty lines, CRLF, a last line without
+// a newline, lines of 99 characters and more, which addr2line's fgets
+// reads in pieces, a line longer than Symbolize's buffer) parse and
+// answer as in addr2line.
+func TestAddr2lineInputSyntax(t *testing.T) {
+	testenv.Tool(t, "addr2line")
+	elf := buildProg(t, "-O2 -fomit-frame-pointer")
+	f, err := Open(elf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	main := f.LookupSymbol("main")[0].Addr
+	long := fmt.Sprintf("%#x", main) + strings.Repeat("z", symbolizeReadAhead+100)
+	for _, in := range []string{
+		fmt.Sprintf("%#x\n  %#x\n\t%x\n0X%X\n%x zz\n\n0x\n0\nxyz\n%#x\r\n%#x", main, main+1, main+2, main+3, main+4, main+5, main+6),
+		long + "\n" + fmt.Sprintf("%#x\n", main+1),
+		// fgets pieces lines of 99 characters and more.
+		pad(main, 98) + "\n" + pad(main+1, 99) + "\n" + pad(main+2, 100) + "\n" + pad(main+3, 198) + "\n" + pad(main+4, 99),
+		pad(main, 197) + "0x401000\n" + pad(main, 50),
+	} {
+		cmd := exec.Command("addr2line", "-a", "-f", "-i", "-e", elf)
+		cmd.Stdin = strings.NewReader(in)
+		want, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("addr2line: %v", err)
+		}
+		var got bytes.Buffer
+		if err := f.Symbolize(&got, strings.NewReader(in), nil, Addr2lineOptions{Addresses: true, Functions: true, Inlines: true}); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != string(want) {
+			t.Errorf("input %.80q:\naddr2line:\n%s\nukw:\n%s", in, want, got.String())
+		}
 	}
 }
