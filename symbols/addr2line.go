@@ -200,11 +200,15 @@ func appendAnswer(b []byte, loc Location, o Addr2lineOptions) []byte {
 // symbolizer is Symbolize's state: the output buffer, BFD's query state
 // and the text of the last answer with the addresses it holds for.
 type symbolizer struct {
-	f      *File
-	o      Addr2lineOptions
-	st     *bfdState // nil for --json
-	w      *outWriter
-	buf    []byte
+	f   *File
+	o   Addr2lineOptions
+	st  *bfdState // nil for --json
+	w   *outWriter
+	buf []byte
+	// held, in a speculative run: full output buffers kept back until the
+	// run is known right (symbolize_split.go).
+	held   [][]byte
+	split  int           // answerBatch splits batches of at least split bytes (0: default)
 	frames []SourceFrame // reused for every answer
 	prev   []byte        // the last answer's text after the -a prefix
 	hasPrv bool          // prev holds for st.ansLo..ansHi
@@ -243,6 +247,11 @@ func (s *symbolizer) answer(a uint64) {
 // empty buffer; with wait it also waits until everything handed over is
 // written (before Symbolize waits for input or returns).
 func (s *symbolizer) flush(wait bool) {
+	if s.held != nil && len(s.buf) > 0 {
+		s.held = append(s.held, s.buf)
+		s.buf = s.w.buffer()
+		return
+	}
 	if len(s.buf) > 0 {
 		s.w.bufs <- s.buf
 		select {
@@ -301,6 +310,16 @@ func (w *outWriter) run() {
 	}
 }
 
+// buffer returns an empty output buffer (a written one when there is).
+func (w *outWriter) buffer() []byte {
+	select {
+	case b := <-w.free:
+		return b
+	default:
+		return make([]byte, 0, symbolizeOutBuf)
+	}
+}
+
 func (w *outWriter) error() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -317,7 +336,13 @@ func (w *outWriter) close() { close(w.bufs) }
 // addresses read so far, other goroutines index the units they fall in
 // (docs/symbols.md, "Speed").
 func (f *File) Symbolize(out io.Writer, in io.Reader, args []string, o Addr2lineOptions) error {
-	s := &symbolizer{f: f, o: o, w: newOutWriter(out), buf: make([]byte, 0, symbolizeOutBuf), frames: make([]SourceFrame, 0, 8)}
+	return f.symbolize(out, in, args, o, 0)
+}
+
+// symbolize is Symbolize splitting batches of at least split bytes of
+// input across two goroutines (0: defaultSplit; see answerBatch).
+func (f *File) symbolize(out io.Writer, in io.Reader, args []string, o Addr2lineOptions, split int) error {
+	s := &symbolizer{f: f, o: o, w: newOutWriter(out), buf: make([]byte, 0, symbolizeOutBuf), frames: make([]SourceFrame, 0, 8), split: split}
 	defer s.w.close()
 	if !o.JSON {
 		s.st = &bfdState{}
@@ -335,6 +360,15 @@ func (f *File) Symbolize(out io.Writer, in io.Reader, args []string, o Addr2line
 	w := f.startWarming()
 	defer w.stop()
 	for s.err == nil {
+		if br.Buffered() == 0 {
+			// Wait for input (everything read so far is answered and
+			// written).
+			if _, err := br.Peek(1); err == io.EOF {
+				break
+			} else if err != nil {
+				return err
+			}
+		}
 		if n := br.Buffered(); n > 0 {
 			// Answer every complete line buffered, in one pass over the
 			// buffer, while the other cores index the units they need.
@@ -342,15 +376,7 @@ func (f *File) Symbolize(out io.Writer, in io.Reader, args []string, o Addr2line
 			if end := bytes.LastIndexByte(b, '\n') + 1; end > 0 {
 				b = b[:end]
 				w.send(b)
-				for len(b) > 0 {
-					i := bytes.IndexByte(b, '\n')
-					if i < fgetsChunk {
-						s.answer(parseAddrBytes(b[:i]))
-					} else {
-						s.answerLine(b[:i], true)
-					}
-					b = b[i+1:]
-				}
+				s.answerBatch(b)
 				br.Discard(end)
 				if br.Buffered() == 0 {
 					s.flush(true)

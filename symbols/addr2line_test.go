@@ -3,6 +3,7 @@ package symbols
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os/exec"
 	"strings"
@@ -154,7 +155,52 @@ func TestAddr2lineShuffled(t *testing.T) {
 			}
 			compareAddr2line(t, elf, addrs, []string{"-f", "-i"}, Addr2lineOptions{Functions: true, Inlines: true})
 			compareAddr2line(t, elf, addrs, []string{"-a", "-f"}, Addr2lineOptions{Addresses: true, Functions: true})
+			// Input read in small chunks and every batch split: thousands
+			// of speculative second halves (answerBatch), whose symbol-cache
+			// logs are checked and some redone.
+			for _, chunk := range []int{300, 4000} {
+				compareSplit(t, elf, addrs, []string{"-f", "-i"}, Addr2lineOptions{Functions: true, Inlines: true}, chunk)
+			}
 		})
+	}
+}
+
+// chunkReader returns at most n bytes per Read.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }
+
+// compareSplit is compareAddr2line reading the input in chunks of at most
+// chunk bytes, every batch of input split across two goroutines.
+func compareSplit(t *testing.T, elf string, addrs []uint64, flags []string, o Addr2lineOptions, chunk int) {
+	t.Helper()
+	in := hexList(addrs)
+	cmd := exec.Command("addr2line", append(flags, "-e", elf)...)
+	cmd.Stdin = strings.NewReader(in)
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("addr2line: %v", err)
+	}
+	f, err := Open(elf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var got bytes.Buffer
+	if err := f.symbolize(&got, chunkReader{strings.NewReader(in), chunk}, nil, o, 1); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		wl, gl := strings.Split(string(want), "\n"), strings.Split(got.String(), "\n")
+		for i := 0; i < len(wl) && i < len(gl); i++ {
+			if wl[i] != gl[i] {
+				t.Fatalf("chunks of %d: output differs from addr2line at line %d:\naddr2line: %q\nukw:       %q", chunk, i+1, wl[i], gl[i])
+			}
+		}
+		t.Fatalf("chunks of %d: output length differs: addr2line %d lines, ukw %d", chunk, len(wl), len(gl))
 	}
 }
 
@@ -199,5 +245,71 @@ func TestAddr2lineInputSyntax(t *testing.T) {
 		if got.String() != string(want) {
 			t.Errorf("input %.80q:\naddr2line:\n%s\nukw:\n%s", in, want, got.String())
 		}
+	}
+}
+
+// TestSymbolizeSplitKeepsBFDSymbolCache: BFD answers an address inside
+// the last symbol it chose with that symbol (gnumach: 0x410139cb alone is
+// syscall_native, after 0x41013924 it is syscall). A batch split between
+// the two lines runs its second half from an empty cache and says
+// syscall_native; the replayed log must catch that and redo the half.
+func TestSymbolizeSplitKeepsBFDSymbolCache(t *testing.T) {
+	testenv.Tool(t, "addr2line")
+	elf := gnumachELF(t)
+	f, err := Open(elf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// The first line is longer, so the split falls after it.
+	in := "                0x41013924\n0x410139cb\n0x410139cc\n"
+	cmd := exec.Command("addr2line", "-f", "-e", elf)
+	cmd.Stdin = strings.NewReader(in)
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("addr2line: %v", err)
+	}
+	if !strings.Contains(string(want), "syscall\n??:?\nsyscall\n") {
+		t.Fatalf("addr2line no longer shows the symbol cache here:\n%s", want)
+	}
+	var got bytes.Buffer
+	if err := f.symbolize(&got, strings.NewReader(in), nil, Addr2lineOptions{Functions: true}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("split batch:\naddr2line:\n%s\nukw:\n%s", want, got.String())
+	}
+}
+
+// TestVerifySpec: the replay of a speculative run's symbol-cache log.
+func TestVerifySpec(t *testing.T) {
+	a := &Symbol{Name: "a", Addr: 0x100, Size: 0x100}
+	b := &Symbol{Name: "b", Addr: 0x180, Size: 0x10}
+	from := symCache{a, 1, 0x100}
+	for _, c := range []struct {
+		name    string
+		from    symCache
+		calls   []specCall
+		end     symCache
+		ok      bool
+		wantSym *Symbol
+	}{
+		{"no calls", from, nil, symCache{}, true, a},
+		{"cache hit, other symbol", from, []specCall{{0x185, 1, b, true}}, symCache{b, 1, 0x10}, false, nil},
+		{"cache hit, same symbol", from, []specCall{{0x110, 1, a, true}}, symCache{a, 1, 0x100}, true, a},
+		{"other section", from, []specCall{{0x185, 2, b, true}}, symCache{b, 2, 0x10}, true, b},
+		{"outside, found", from, []specCall{{0x300, 1, b, true}}, symCache{b, 1, 0x10}, true, b},
+		{"not found, then hit", from, []specCall{{0x300, 1, nil, false}, {0x185, 1, b, true}}, symCache{b, 1, 0x10}, false, nil},
+		{"not found outside", from, []specCall{{0x300, 1, nil, false}}, symCache{}, true, a},
+		{"hit on a lookup that failed", from, []specCall{{0x185, 1, nil, false}}, symCache{}, false, nil},
+		{"empty start", symCache{}, []specCall{{0x185, 1, b, true}}, symCache{b, 1, 0x10}, true, b},
+	} {
+		end, ok := verifySpec(c.from, &specLog{calls: c.calls}, c.end)
+		if ok != c.ok || ok && end.sym != c.wantSym {
+			t.Errorf("%s: got %v %v, want %v %v", c.name, end.sym, ok, c.wantSym, c.ok)
+		}
+	}
+	if _, ok := verifySpec(from, &specLog{full: true}, symCache{}); ok {
+		t.Error("a full log was accepted")
 	}
 }

@@ -75,6 +75,9 @@ type bfdState struct {
 	sym    *Symbol
 	secIdx int
 	size   uint64
+	// spec, in a speculative run (symbolize_split.go), logs the symbol
+	// cache's consultations while it holds no symbol.
+	spec *specLog
 
 	// Answers valid for an address range, reused while a run of nearby
 	// addresses stays inside it (Symbolize's input is often sorted).
@@ -141,6 +144,9 @@ func (f *File) symbolFor(addr uint64, st *bfdState) (*Symbol, bool) {
 		return st.sym, true
 	}
 	s, ok := f.findFunction(addr)
+	if st.spec != nil && st.sym == nil {
+		st.spec.record(specCall{addr: addr, secIdx: sec.index, sym: s, ok: ok})
+	}
 	if ok {
 		st.sym, st.secIdx, st.size = s, sec.index, codeSize(s)
 	}
