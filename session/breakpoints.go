@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"ukw/guest"
+	"ukw/symbols"
 )
 
 // bpt is a user breakpoint or watchpoint, kept by its symbolic spec and
@@ -19,6 +20,9 @@ type bpt struct {
 	// single-steps the guest and compares old, the last value seen.
 	soft bool
 	old  []byte
+	// locs are where Spec resolved in the current image (symbols'
+	// view: function, file:line), one per address.
+	locs []symbols.BreakLoc
 }
 
 // slotKey identifies one breakpoint inserted into the machine.
@@ -142,10 +146,15 @@ func (l *loop) resolve(bp *bpt) {
 		bp.Addrs, bp.size, bp.Where = []uint64{addr}, size, where
 		return
 	}
-	addrs, err := l.resolveSpec(bp.Spec)
+	locs, err := l.resolveSpec(bp.Spec)
 	if err != nil {
 		bp.Err = err.Error()
 		return
+	}
+	bp.locs = locs
+	addrs := make([]uint64, len(locs))
+	for i, loc := range locs {
+		addrs[i] = loc.Addr
 	}
 	bp.Addrs = addrs
 	if l.sym != nil && len(addrs) > 0 {
@@ -184,13 +193,18 @@ func (l *loop) applyBreakpoints() {
 
 // resolveSpec turns "main", "hello.c:12", "12" (a line of the current
 // file) or "*0x100200" into addresses, as gdb's break does.
-func (l *loop) resolveSpec(spec string) ([]uint64, error) {
+func (l *loop) resolveSpec(spec string) ([]symbols.BreakLoc, error) {
 	if rest, ok := strings.CutPrefix(spec, "*"); ok {
 		a, err := strconv.ParseUint(strings.TrimSpace(rest), 0, 64)
 		if err != nil {
 			return nil, fmt.Errorf("bad address %q", rest)
 		}
-		return []uint64{a}, nil
+		if l.sym != nil {
+			if locs, err := l.sym.Breakpoints(fmt.Sprintf("*%#x", a)); err == nil && len(locs) > 0 {
+				return locs, nil
+			}
+		}
+		return []symbols.BreakLoc{{Addr: a}}, nil
 	}
 	if l.sym == nil {
 		return nil, errors.New("no symbols loaded")
@@ -209,11 +223,17 @@ func (l *loop) resolveSpec(spec string) ([]uint64, error) {
 	if len(locs) == 0 {
 		return nil, fmt.Errorf("no code at %s", spec)
 	}
-	addrs := make([]uint64, len(locs))
-	for i, loc := range locs {
-		addrs[i] = loc.Addr
+	return locs, nil
+}
+
+// locAt is the resolved location of bp at addr, nil when none.
+func (bp *bpt) locAt(addr uint64) *symbols.BreakLoc {
+	for i := range bp.locs {
+		if bp.locs[i].Addr == addr {
+			return &bp.locs[i]
+		}
 	}
-	return addrs, nil
+	return nil
 }
 
 // currentFile is the source file of the selected frame, else of main.

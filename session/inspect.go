@@ -76,7 +76,9 @@ func dwarfRegs(r *guest.Regs) symbols.Regs {
 }
 
 // unwind symbolizes a backtrace and flattens its inline chains.
-func (l *loop) unwind(r *guest.Regs, mem symbols.Memory) (symbols.Backtrace, []Frame, []frameRef) {
+// hide is how many inline frames of the innermost frame are not shown
+// (symbols.HiddenInlineFrames).
+func (l *loop) unwind(r *guest.Regs, mem symbols.Memory, hide int) (symbols.Backtrace, []Frame, []frameRef) {
 	if l.sym == nil {
 		f := Frame{PC: r.RIP}
 		return symbols.Backtrace{}, []Frame{f}, []frameRef{{0, 0}}
@@ -92,6 +94,9 @@ func (l *loop) unwind(r *guest.Regs, mem symbols.Memory) (symbols.Backtrace, []F
 			continue
 		}
 		for j, sf := range loc.Frames {
+			if i == 0 && j < hide && hide < len(loc.Frames) {
+				continue
+			}
 			fr := Frame{Index: len(frames), PC: pf.PC, CFA: pf.CFA, Function: sf.Func, File: sf.File, Line: sf.Line, Col: sf.Column, Inlined: sf.Inlined}
 			if j == len(loc.Frames)-1 && loc.Symbol != "" {
 				fr.Offset = loc.Offset
@@ -137,7 +142,7 @@ func (l *loop) reportStop(st guest.Stop, detail string) {
 	}
 	l.seq++
 	s := &stopState{seq: l.seq, reason: st.Reason, regs: regs}
-	s.bt, s.frames, s.refs = l.unwind(&regs, machineMem{l.m})
+	s.bt, s.frames, s.refs = l.unwind(&regs, machineMem{l.m}, l.hiddenInline(st))
 	l.stop = s
 	l.mem.newStop()
 
@@ -225,7 +230,7 @@ func (l *loop) faultEvent(f guest.Fault) FaultEvent {
 	if l.sym != nil {
 		mem = append(mem, l.sym)
 	}
-	bt, frames, _ := l.unwind(&f.Regs, mem)
+	bt, frames, _ := l.unwind(&f.Regs, mem, 0)
 	ev.Frames = frames
 	if l.sym != nil {
 		c := symbols.Crash{Vector: f.Vector, ErrorCode: f.ErrorCode, CR2: f.Regs.CR2, Regs: dwarfRegs(&f.Regs),
@@ -275,4 +280,22 @@ func (l *loop) varOf(kind VarKind, v symbols.Var) Var {
 	out := l.varTree(kind, v.Val, 0)
 	out.Name, out.Type, out.Value, out.Addr = v.Name, v.Type, v.Value, v.Addr
 	return out
+}
+
+// hiddenInline is how many inline frames gdb would hide at this stop: none
+// after a stepi; else those beginning at the pc, up to the one a user
+// breakpoint that caused the stop was set for.
+func (l *loop) hiddenInline(st guest.Stop) int {
+	if l.sym == nil || l.stepiStop {
+		return 0
+	}
+	var loc *symbols.BreakLoc
+	if st.Reason == guest.StopBreakpoint || st.Reason == guest.StopHWBreakpoint {
+		for _, bp := range l.bps.at(st.PC) {
+			if loc = bp.locAt(st.PC); loc != nil {
+				break
+			}
+		}
+	}
+	return l.sym.HiddenInlineFrames(st.PC, loc)
 }

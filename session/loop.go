@@ -47,6 +47,8 @@ type loop struct {
 	// interrupted is set by Interrupt while a goal runs the guest in
 	// several runs: the goal ends at its next stop.
 	interrupted bool
+	// stepiStop marks the stop being reported as the end of a stepi.
+	stepiStop bool
 	stop        *stopState // the current stop, nil unless stopped
 	prev        *guest.Regs
 	seq         int

@@ -98,13 +98,19 @@ func (l *loop) stopped(st guest.Stop) {
 		st.Reason = guest.StopInterrupt
 	}
 	l.interrupted = false
+	stepi := false
 	if l.goal != nil {
 		if !l.goal.stopped(l, st) {
 			return
 		}
+		_, stepi = l.goal.(*stepInstrGoal)
 		l.endGoal()
 	}
+	// gdb shows every inline frame after a stepi, and hides those that
+	// begin right at the stop otherwise (symbols.HiddenInlineFrames).
+	l.stepiStop = stepi
 	l.reportStop(st, "")
+	l.stepiStop = false
 }
 
 // whileStopped runs fn with the machine stopped: now, or after pausing a
