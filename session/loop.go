@@ -49,11 +49,11 @@ type loop struct {
 	interrupted bool
 	// stepiStop marks the stop being reported as the end of a stepi.
 	stepiStop bool
-	stop        *stopState // the current stop, nil unless stopped
-	prev        *guest.Regs
-	seq         int
-	mem         memHistory
-	tr          traceState // trace ring follower and profiler (trace.go)
+	stop      *stopState // the current stop, nil unless stopped
+	prev      *guest.Regs
+	seq       int
+	mem       memHistory
+	tr        traceState // trace ring follower and profiler (trace.go)
 }
 
 type buildResult struct {
