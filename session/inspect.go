@@ -234,9 +234,9 @@ func (l *loop) faultEvent(f guest.Fault) FaultEvent {
 	ev.Frames = frames
 	if l.sym != nil {
 		c := symbols.Crash{Vector: f.Vector, ErrorCode: f.ErrorCode, CR2: f.Regs.CR2, Regs: dwarfRegs(&f.Regs),
-			RFLAGS: f.Regs.RFLAGS, Frames: bt.Frames, StopReason: bt.Reason}
+			RFLAGS: f.Regs.RFLAGS, Frames: bt.Frames, StopReason: bt.Reason, Summary: f.Summary(), VectorName: guest.VectorName}
 		if f.Kind != guest.FaultException {
-			c.Vector, c.Summary = -1, f.Summary()
+			c.Vector = -1
 		}
 		var b bytes.Buffer
 		if err := symbols.WriteCrashReport(&b, l.sym, c, symbols.ReportOptions{}); err == nil {

@@ -12,7 +12,7 @@ import (
 // exception stub or the hypervisor reported them, and the unwound frames.
 type Crash struct {
 	// Vector is the x86 exception vector (0-31), or -1 when the crash was
-	// not an exception (triple fault, timeout, ...); Summary then says what.
+	// not an exception (triple fault, timeout, ...).
 	Vector    int
 	ErrorCode uint64
 	// CR2 is the faulting address of a #PF.
@@ -25,8 +25,13 @@ type Crash struct {
 	Frames []Frame
 	// StopReason is Backtrace.Reason, shown after the frames.
 	StopReason string
-	// Summary replaces the first line when Vector is -1.
+	// Summary is the report's first line, the caller's one-line account of
+	// the crash (guest.Fault.Summary: "#PF page fault (error 0x2) accessing
+	// 0x0 at rip 0x102153"); " at rip" and the pc are added when it has none.
 	Summary string
+	// VectorName names the exception vectors of exception frames crossed
+	// in the backtrace (guest.VectorName); nil shows "vector N".
+	VectorName func(int) string
 }
 
 // ReportOptions tune WriteCrashReport.
@@ -37,39 +42,6 @@ type ReportOptions struct {
 	// SourceDirs are extra directories searched for source files by base
 	// name when the path DWARF records cannot be read.
 	SourceDirs []string
-}
-
-// exceptionNames are the Intel SDM Vol. 3A, 6.15 "Exception and Interrupt
-// Reference" mnemonics and names for vectors 0-21.
-var exceptionNames = [...]string{
-	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-	"#BR bound range", "#UD invalid opcode", "#NM device not available",
-	"#DF double fault", "coprocessor segment overrun", "#TS invalid TSS",
-	"#NP segment not present", "#SS stack-segment fault", "#GP general protection",
-	"#PF page fault", "reserved (15)", "#MF x87 floating-point", "#AC alignment check",
-	"#MC machine check", "#XM SIMD floating-point", "#VE virtualization",
-	"#CP control protection",
-}
-
-// ExceptionName names x86 exception vector v, e.g. 14 → "#PF page fault".
-func ExceptionName(v int) string {
-	if v >= 0 && v < len(exceptionNames) {
-		return exceptionNames[v]
-	}
-	if v >= 0 && v < 32 {
-		return fmt.Sprintf("reserved (%d)", v)
-	}
-	return fmt.Sprintf("interrupt %d", v)
-}
-
-// hasErrorCode: vectors for which the CPU pushes an error code (Intel SDM
-// Vol. 3A, Table 6-1).
-func hasErrorCode(v int) bool {
-	switch v {
-	case 8, 10, 11, 12, 13, 14, 17, 21:
-		return true
-	}
-	return false
 }
 
 // WriteCrashReport writes a human-readable crash report: what happened,
@@ -94,15 +66,8 @@ func hasErrorCode(v int) bool {
 func WriteCrashReport(w io.Writer, f *File, c Crash, o ReportOptions) error {
 	bw := bufio.NewWriter(w)
 	pc := c.Regs.PC()
-	if c.Vector >= 0 {
-		s := ExceptionName(c.Vector)
-		if hasErrorCode(c.Vector) {
-			s += fmt.Sprintf(" (error %#x)", c.ErrorCode)
-		}
-		if c.Vector == 14 {
-			s += fmt.Sprintf(" accessing %#x", c.CR2)
-		}
-		fmt.Fprintf(bw, "%s at rip %#x\n", s, pc)
+	if strings.Contains(c.Summary, " at rip ") {
+		fmt.Fprintf(bw, "%s\n", c.Summary)
 	} else {
 		fmt.Fprintf(bw, "%s at rip %#x\n", c.Summary, pc)
 	}
@@ -123,7 +88,7 @@ func WriteCrashReport(w io.Writer, f *File, c Crash, o ReportOptions) error {
 	n := 0
 	for _, fr := range frames {
 		if fr.Interrupted != nil {
-			fmt.Fprintf(bw, "  <%s, error %#x, frame at %#x>\n", ExceptionName(fr.Interrupted.Vector), fr.Interrupted.ErrorCode, fr.Interrupted.FrameAddr)
+			fmt.Fprintf(bw, "  <%s, error %#x, frame at %#x>\n", c.vectorName(fr.Interrupted.Vector), fr.Interrupted.ErrorCode, fr.Interrupted.FrameAddr)
 		}
 		for i, sf := range fr.Loc.Frames {
 			if i == 0 {
@@ -229,4 +194,11 @@ func (f *File) SourceLine(path string, n int) (string, bool) {
 		return "", false
 	}
 	return lines[n-1], true
+}
+
+func (c *Crash) vectorName(v int) string {
+	if c.VectorName != nil {
+		return c.VectorName(v)
+	}
+	return fmt.Sprintf("vector %d", v)
 }

@@ -384,7 +384,7 @@ func writeCrash(w io.Writer, m guest.Machine, elf string, f *guest.Fault) {
 		}
 	}
 	regs := dwarfRegs(&f.Regs)
-	c := symbols.Crash{Vector: f.Vector, ErrorCode: f.ErrorCode, CR2: f.Regs.CR2, Regs: regs, RFLAGS: f.Regs.RFLAGS, Summary: f.Summary()}
+	c := symbols.Crash{Vector: f.Vector, ErrorCode: f.ErrorCode, CR2: f.Regs.CR2, Regs: regs, RFLAGS: f.Regs.RFLAGS, Summary: f.Summary(), VectorName: guest.VectorName}
 	if f.Kind != guest.FaultException {
 		c.Vector = -1
 	}
