@@ -1,12 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
@@ -84,20 +82,9 @@ func newProfileCmd() *cobra.Command {
 				}
 			}
 			if asJSON {
-				return writeProfileJSON(out, run, top, folded, svg)
+				return trace.WriteProfileJSON(out, run, top, folded, svg)
 			}
-			fmt.Fprintf(out, "\nprofile: %d samples at %d Hz over %v (method %s), %d failed\n",
-				run.Profile.Samples, run.Hz, run.Outcome.Wall.Round(time.Millisecond), run.Method, run.Failed)
-			for _, e := range run.Errors {
-				fmt.Fprintln(out, "  sample failed:", e)
-			}
-			fmt.Fprintf(out, "latency: %v from tick to stack on average, %v at most; the guest was held %v per sample, %.2f%% of the run\n\n",
-				run.MeanSample().Round(time.Microsecond), run.MaxSample.Round(time.Microsecond), run.MeanHold().Round(time.Microsecond), heldPct(run))
-			trace.WriteTop(out, run.Profile.Top(top), run.Profile.Samples)
-			if !noFiles {
-				fmt.Fprintf(out, "\nfolded: %s\nflame graph: %s\n", folded, svg)
-			}
-			fmt.Fprintf(out, "guest: %s\n", describeOutcome(run.Outcome))
+			trace.WriteProfileReport(out, run, top, folded, svg, !noFiles)
 			return outcomeStatus(run.Outcome)
 		},
 	}
@@ -113,13 +100,6 @@ func newProfileCmd() *cobra.Command {
 	return c
 }
 
-func heldPct(run *trace.ProfileRun) float64 {
-	if run.Outcome.Wall <= 0 {
-		return 0
-	}
-	return 100 * float64(run.HoldTime) / float64(run.Outcome.Wall)
-}
-
 func writeFile(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
@@ -130,41 +110,4 @@ func writeFile(path string, write func(io.Writer) error) error {
 		err = cerr
 	}
 	return err
-}
-
-func writeProfileJSON(w io.Writer, run *trace.ProfileRun, top int, folded, svg string) error {
-	type fn struct {
-		Name  string `json:"name"`
-		Self  int    `json:"self"`
-		Total int    `json:"total"`
-	}
-	out := struct {
-		Samples      int      `json:"samples"`
-		Failed       int      `json:"failed"`
-		Errors       []string `json:"errors,omitempty"`
-		Hz           int      `json:"hz"`
-		Method       string   `json:"method"`
-		WallNS       int64    `json:"wall_ns"`
-		GuestNS      int64    `json:"guest_elapsed_ns,omitempty"`
-		MeanSampleNS int64    `json:"mean_sample_ns"`
-		MaxSampleNS  int64    `json:"max_sample_ns"`
-		MeanHoldNS   int64    `json:"mean_hold_ns"`
-		HeldPct      float64  `json:"held_pct"`
-		Top          []fn     `json:"top"`
-		Folded       string   `json:"folded,omitempty"`
-		SVG          string   `json:"svg,omitempty"`
-		Outcome      string   `json:"outcome"`
-	}{Samples: run.Profile.Samples, Failed: run.Failed, Errors: run.Errors, Hz: run.Hz, Method: run.Method,
-		WallNS: run.Outcome.Wall.Nanoseconds(), MeanSampleNS: run.MeanSample().Nanoseconds(),
-		MaxSampleNS: run.MaxSample.Nanoseconds(), MeanHoldNS: run.MeanHold().Nanoseconds(), HeldPct: heldPct(run), Top: []fn{},
-		Folded: folded, SVG: svg, Outcome: describeOutcome(run.Outcome)}
-	if run.Outcome.Exit != nil {
-		out.GuestNS = run.Outcome.Exit.Elapsed.Nanoseconds()
-	}
-	for _, s := range run.Profile.Top(top) {
-		out.Top = append(out.Top, fn{s.Name, s.Self, s.Total})
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -107,11 +106,11 @@ func newTraceCmd() *cobra.Command {
 				}
 			}
 			if asJSON {
-				if err := writeTraceJSON(out, col, clock); err != nil {
+				if err := trace.WriteCollectionJSON(out, col, clock); err != nil {
 					return err
 				}
 			} else {
-				printTrace(out, col, clock, perfetto)
+				trace.WriteCollection(out, col, clock, perfetto)
 			}
 			return outcomeStatus(col.Outcome)
 		},
@@ -124,134 +123,6 @@ func newTraceCmd() *cobra.Command {
 	fl.DurationVar(&period, "period", trace.DefaultPeriod, "how often the ring is read while the guest runs")
 	fl.Float64Var(&tscHz, "tsc-hz", 0, "guest TSC frequency in Hz (default: measured on the host)")
 	return c
-}
-
-func printTrace(w io.Writer, col *trace.Collection, clock trace.Clock, perfetto string) {
-	t := col.Trace
-	calls := 0
-	root := t.Tree()
-	root.Walk(func(n *trace.Node, d int) {
-		if d > 0 {
-			calls += n.Calls
-		}
-	})
-	fmt.Fprintln(w)
-	if col.Ring == 0 {
-		fmt.Fprintln(w, "trace: the image has no trace ring (add layers lib/trace, lib/ftrace)")
-	} else {
-		how := fmt.Sprintf("read at stops and at the end (%d reads)", col.Polls)
-		if col.Live {
-			how = fmt.Sprintf("read live (%d reads)", col.Polls)
-		}
-		fmt.Fprintf(w, "trace: %d records (%d calls, %d tracepoints), %d dropped, ring at %#x %s\n",
-			t.Records, calls, len(t.Points), col.Dropped, col.Ring, how)
-	}
-	if len(root.Children) > 0 {
-		fmt.Fprintln(w, "\ncall tree:")
-		trace.WriteTree(w, root, clock)
-		fmt.Fprintln(w, "\nby function (self time):")
-		fmt.Fprintf(w, "%8s %12s %12s  %s\n", "calls", "self", "total", "function")
-		for _, f := range trace.TopFuncs(root, 10) {
-			fmt.Fprintf(w, "%8d %12s %12s  %s\n", f.Calls, clock.Format(f.Self), clock.Format(f.Total), f.Func.Name)
-		}
-	}
-	if len(t.Points) > 0 {
-		fmt.Fprintln(w, "\ntracepoints:")
-		trace.WriteLog(w, t.Points, t.FirstTSC, clock)
-	}
-	if t.Unmatched > 0 || t.Truncated > 0 {
-		fmt.Fprintf(w, "\n%d exits without an entry, %d calls/tracepoints not kept\n", t.Unmatched, t.Truncated)
-	}
-	if perfetto != "" {
-		fmt.Fprintf(w, "\nperfetto: %s (open in ui.perfetto.dev or chrome://tracing)\n", perfetto)
-	}
-	fmt.Fprintf(w, "\nguest: %s\n", describeOutcome(col.Outcome))
-}
-
-type jsonNode struct {
-	Func       string      `json:"func"`
-	Addr       string      `json:"addr"`
-	File       string      `json:"file,omitempty"`
-	Line       int         `json:"line,omitempty"`
-	Calls      int         `json:"calls"`
-	Unfinished int         `json:"unfinished,omitempty"`
-	InclTicks  uint64      `json:"incl_ticks"`
-	ExclTicks  uint64      `json:"excl_ticks"`
-	InclNS     int64       `json:"incl_ns,omitempty"`
-	ExclNS     int64       `json:"excl_ns,omitempty"`
-	Children   []*jsonNode `json:"children,omitempty"`
-}
-
-type jsonPoint struct {
-	Name  string   `json:"name"`
-	Text  string   `json:"text"`
-	Args  []uint64 `json:"args"`
-	File  string   `json:"file,omitempty"`
-	Line  int      `json:"line,omitempty"`
-	In    string   `json:"in,omitempty"`
-	Ticks uint64   `json:"ticks"`
-	NS    int64    `json:"ns,omitempty"`
-}
-
-func toJSONNode(n *trace.Node, c trace.Clock) *jsonNode {
-	j := &jsonNode{Func: n.Func.Name, Addr: fmt.Sprintf("%#x", n.Func.Addr), File: n.Func.File, Line: n.Func.Line,
-		Calls: n.Calls, Unfinished: n.Unfinished, InclTicks: n.Incl, ExclTicks: n.Excl,
-		InclNS: c.Duration(n.Incl).Nanoseconds(), ExclNS: c.Duration(n.Excl).Nanoseconds()}
-	for _, ch := range n.Children {
-		j.Children = append(j.Children, toJSONNode(ch, c))
-	}
-	return j
-}
-
-func writeTraceJSON(w io.Writer, col *trace.Collection, c trace.Clock) error {
-	t := col.Trace
-	out := struct {
-		Records   int          `json:"records"`
-		Dropped   uint64       `json:"dropped"`
-		Unmatched int          `json:"unmatched_exits"`
-		Ring      string       `json:"ring,omitempty"`
-		Live      bool         `json:"live"`
-		Polls     int          `json:"polls"`
-		TSCHz     float64      `json:"tsc_hz"`
-		Tree      []*jsonNode  `json:"tree"`
-		Points    []jsonPoint  `json:"tracepoints"`
-		Outcome   string       `json:"outcome"`
-		Exit      *guest.Exit  `json:"exit,omitempty"`
-		Fault     *guest.Fault `json:"-"`
-		ElapsedNS int64        `json:"guest_elapsed_ns,omitempty"`
-		WallNS    int64        `json:"wall_ns"`
-	}{Records: t.Records, Dropped: col.Dropped, Unmatched: t.Unmatched, Live: col.Live, Polls: col.Polls,
-		TSCHz: c.Hz, Tree: []*jsonNode{}, Points: []jsonPoint{}, Outcome: describeOutcome(col.Outcome),
-		Exit: col.Outcome.Exit, WallNS: col.Outcome.Wall.Nanoseconds()}
-	if col.Ring != 0 {
-		out.Ring = fmt.Sprintf("%#x", col.Ring)
-	}
-	if col.Outcome.Exit != nil {
-		out.ElapsedNS = col.Outcome.Exit.Elapsed.Nanoseconds()
-	}
-	for _, ch := range t.Tree().Children {
-		out.Tree = append(out.Tree, toJSONNode(ch, c))
-	}
-	for _, e := range t.Points {
-		out.Points = append(out.Points, jsonPoint{Name: e.Point.Name, Text: e.Text, Args: e.Args, File: e.Point.File,
-			Line: e.Point.Line, In: e.In, Ticks: e.TSC - t.FirstTSC, NS: c.Duration(e.TSC - t.FirstTSC).Nanoseconds()})
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
-}
-
-// describeOutcome says how a traced or profiled guest ended, in one line.
-func describeOutcome(o trace.Outcome) string {
-	switch {
-	case o.Fault != nil:
-		return "crashed: " + o.Fault.Summary()
-	case o.Killed:
-		return fmt.Sprintf("stopped by ukw after %v", o.Wall.Round(time.Millisecond))
-	case o.Exit != nil:
-		return fmt.Sprintf("exit status %d (%v) after %v", o.Exit.Status, o.Exit.How, o.Exit.Elapsed.Round(time.Microsecond))
-	}
-	return "unknown"
 }
 
 // outcomeStatus turns the guest's end into the command's exit status:
