@@ -53,15 +53,6 @@ func (b *breakpoints) add(spec string, kind guest.BreakKind, temp bool) *bpt {
 	return bp
 }
 
-func (b *breakpoints) byID(id int) *bpt {
-	for _, bp := range b.list {
-		if bp.ID == id {
-			return bp
-		}
-	}
-	return nil
-}
-
 // at returns the enabled execution breakpoints resolved to addr.
 func (b *breakpoints) at(addr uint64) []*bpt {
 	var out []*bpt

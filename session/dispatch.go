@@ -209,9 +209,7 @@ func (l *loop) listLayers() {
 	var extra []string
 	selected := map[string]bool{}
 	if l.app != nil {
-		for _, p := range l.app.Manifest.LayerPaths {
-			extra = append(extra, p)
-		}
+		extra = append(extra, l.app.Manifest.LayerPaths...)
 		for _, n := range l.app.Manifest.Layers {
 			selected[n] = true
 		}

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -143,20 +142,6 @@ func signExtend(v uint64, size int) int64 {
 		return int64(int32(v))
 	}
 	return int64(v)
-}
-
-func (l *loop) readWord(addr uint64, size int) (uint64, error) {
-	if l.m == nil {
-		return 0, errors.New("no guest")
-	}
-	if size <= 0 || size > 8 {
-		size = 8
-	}
-	var b [8]byte
-	if err := l.m.ReadMemory(0, guest.Virtual, addr, b[:size]); err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(b[:]), nil
 }
 
 // annotate returns " <sym+off>" for an address inside a known symbol.

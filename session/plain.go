@@ -283,7 +283,7 @@ func PlainLine(e Event, quiet bool) string {
 	case TraceEvent:
 		var b strings.Builder
 		for _, r := range e.Records {
-			what := r.Name
+			var what string
 			switch r.Kind {
 			case TraceEnter:
 				what = "→ " + r.Name
