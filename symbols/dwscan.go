@@ -557,13 +557,11 @@ func (c *unitCtx) appendPCRanges(dst [][2]uint64, low, high, rng aval, hasLow, h
 	if !ok {
 		return dst
 	}
-	hi := high.u
+	hi := lo + high.u // DWARF 4+: DW_AT_high_pc as a constant is an offset
 	if isAddrForm(high.form) {
 		if hi, ok = c.addr(high); !ok {
 			return dst
 		}
-	} else {
-		hi = lo + high.u
 	}
 	if hi <= lo {
 		return dst
@@ -583,11 +581,8 @@ const (
 	rleStartLength  = 7
 )
 
-// rangeList decodes DW_AT_ranges: .debug_rnglists for DWARF 5 (sec_offset
-// or rnglistx), .debug_ranges before.
-func (c *unitCtx) rangeList(v aval) [][2]uint64 { return c.appendRangeList(nil, v) }
-
-// appendRangeList is rangeList appending to out.
+// appendRangeList decodes DW_AT_ranges — .debug_rnglists for DWARF 5
+// (sec_offset or rnglistx), .debug_ranges before — appending to out.
 func (c *unitCtx) appendRangeList(out [][2]uint64, v aval) [][2]uint64 {
 	base := c.u.lowPC
 	start := len(out)

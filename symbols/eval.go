@@ -367,8 +367,8 @@ func (ev *evaluator) identifier(name string) (Value, error) {
 	if found {
 		return v, err
 	}
-	for _, s := range ev.f.LookupSymbol(name) {
-		if s.Kind == SymFunc {
+	if syms := ev.f.LookupSymbol(name); len(syms) > 0 { // known to the symbol table only
+		if syms[0].Kind == SymFunc {
 			return Value{}, fmt.Errorf("'%s' has unknown return type; cast the call to its declared return type", name)
 		}
 		return Value{}, fmt.Errorf("'%s' has unknown type; cast it to its declared type", name)

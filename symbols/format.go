@@ -118,14 +118,9 @@ func isCharType(t dwarf.Type) bool {
 	return false
 }
 
-// formatValue formats b as type t the way gdb prints values in `info
-// locals` (gdb's generic_val_print and c_value_print_inner).
-func (f *File) formatValue(t dwarf.Type, b []byte, mem Memory, depth int) string {
-	return f.formatMasked(t, b, nil, mem, depth)
-}
-
-// formatMasked is formatValue where gone[i] marks byte i unavailable
-// (optimized out); nil means all bytes are available.
+// formatMasked formats b as type t the way gdb prints values in `info
+// locals` (gdb's generic_val_print and c_value_print_inner); gone[i]
+// marks byte i unavailable (optimized out), nil means all are available.
 func (f *File) formatMasked(t dwarf.Type, b []byte, gone []bool, mem Memory, depth int) string {
 	t = underlying(t)
 	switch t.(type) {

@@ -528,21 +528,6 @@ func (t *lineTable) locate(addr uint64) (s *lineSeq, j int) {
 	return s, j
 }
 
-// find returns the row covering addr the way binutils'
-// lookup_address_in_line_info_table does.
-func (t *lineTable) find(addr uint64) (lineRow, bool) {
-	i := sort.Search(len(t.seqs), func(i int) bool { return t.seqs[i].high() > addr })
-	if i == len(t.seqs) || addr < t.seqs[i].low {
-		return lineRow{}, false
-	}
-	rows := t.seqs[i].lookup
-	j := sort.Search(len(rows), func(j int) bool { return rows[j].addr > addr }) - 1
-	if j < 0 || j+1 >= len(rows) || rows[j].endSeq() {
-		return lineRow{}, false
-	}
-	return rows[j], true
-}
-
 // findStmt returns the row covering addr the way gdb's find_pc_sect_line
 // does: the last row at or below addr; if that row is not a statement, an
 // is_stmt row at the same address just before it wins.

@@ -22,7 +22,6 @@ type unit struct {
 	name             string
 	compDir          string
 	lang             int64
-	version          int
 	lowPC            uint64
 	ranges           [][2]uint64
 	stmt             int64 // DW_AT_stmt_list, -1 when absent
