@@ -233,7 +233,7 @@ func (v *vcpuState) applyDebugSkip(step bool, skip int) error {
 	}
 	if step {
 		g.Control |= kvm.KVM_GUESTDBG_ENABLE | kvm.KVM_GUESTDBG_SINGLESTEP
-		if uint32(v.sys.CheckExtension(kvmCapSetGuestDebug2))&kvmGuestDbgBlockIRQ != 0 {
+		if v.blockIRQ() {
 			g.Control |= kvmGuestDbgBlockIRQ
 		}
 	}
@@ -251,16 +251,36 @@ func (v *vcpuState) applyDebugSkip(step bool, skip int) error {
 			return err
 		}
 	}
-	return v.cpu.SetGuestDebug(&g)
+	if v.dbgSet && g == v.dbg {
+		return nil // KVM keeps it across runs (api.rst, KVM_SET_GUEST_DEBUG)
+	}
+	if err := v.cpu.SetGuestDebug(&g); err != nil {
+		v.dbgSet = false
+		return err
+	}
+	v.dbg, v.dbgSet = g, true
+	return nil
+}
+
+// blockIRQ reports whether KVM can keep interrupts out of a single step
+// (KVM_CAP_SET_GUEST_DEBUG2 lists KVM_GUESTDBG_BLOCKIRQ); asked once.
+func (v *vcpuState) blockIRQ() bool {
+	if v.dbgCaps < 0 {
+		v.dbgCaps = int64(uint32(v.sys.CheckExtension(kvmCapSetGuestDebug2)))
+	}
+	return uint32(v.dbgCaps)&kvmGuestDbgBlockIRQ != 0
 }
 
 // stepOverBreakpoint single-steps past a breakpoint at rip with that
 // breakpoint lifted, so that continuing does not hit it again at once
 // (MACHINE.md: re-entering hits an execution breakpoint again).
 func (v *vcpuState) stepOverBreakpoint() (done, stepped bool) {
-	r, err := v.cpu.GetRegs()
-	if err != nil {
-		return false, false
+	r := kvm.Regs{RIP: v.known.RIP}
+	if !v.knownOK {
+		var err error
+		if r, err = v.cpu.GetRegs(); err != nil {
+			return false, false
+		}
 	}
 	skip := -1
 	for i, s := range v.slots {

@@ -96,5 +96,5 @@ func (m *Machine) Sample(fn func(r *guest.Regs, read func(addr uint64, buf []byt
 
 // onThread runs fn on the vCPU thread whether the guest runs or not: a
 // running vCPU is kicked out of KVM_RUN once and takes the request between
-// two KVM_RUNs (callThen, serveRequests).
+// two KVM_RUNs (send, serveRequests).
 func (m *Machine) onThread(fn func() error) error { return m.call(false, fn) }

@@ -52,20 +52,26 @@ type Machine struct {
 	wantKill  atomic.Bool
 	timedOut  atomic.Bool
 	haltCheck atomic.Bool
-	pending   atomic.Int32 // requests announced by callThen and not yet received by the vCPU thread
+	pending   atomic.Int32 // requests announced by send and not yet received by the vCPU thread
 	caps      atomic.Pointer[guest.Caps]
 	marks     atomic.Pointer[[]guest.Mark]
+
+	viewMu sync.RWMutex // readers: callers; writer: the vCPU thread (view.go)
+	view   *stopView    // nil unless stopped
 
 	// Owned by the vCPU thread.
 	v *vcpuState
 }
 
 // request is one message to the vCPU thread. fn runs there; when it
-// succeeds and then is set, then runs after the reply (a run of the guest).
+// succeeds and then is set, then runs after the reply (a run of the guest),
+// or before it when fn set late (a single step that cannot block, see
+// resume).
 type request struct {
 	fn       func() error
 	needStop bool // refused with ErrRunning while the guest runs
 	then     func()
+	late     bool // set by fn: reply once then has run
 	reply    chan error
 }
 
@@ -157,14 +163,15 @@ func (m *Machine) kick() {
 
 // call sends fn to the vCPU thread and waits for its result.
 func (m *Machine) call(needStop bool, fn func() error) error {
-	return m.callThen(needStop, fn, nil)
+	return m.send(&request{fn: fn, needStop: needStop})
 }
 
-func (m *Machine) callThen(needStop bool, fn func() error, then func()) error {
-	if needStop && m.State() == guest.Running {
+// send delivers r to the vCPU thread and waits for its reply.
+func (m *Machine) send(r *request) error {
+	if r.needStop && m.State() == guest.Running {
 		return guest.ErrRunning
 	}
-	r := &request{fn: fn, needStop: needStop, then: then, reply: make(chan error, 1)}
+	r.reply = make(chan error, 1)
 	// Announce the request before looking at the state: a vCPU that runs
 	// (or is about to) sees pending before each KVM_RUN and after each
 	// kick, and then waits for the request (onKick), so the send below
@@ -198,6 +205,7 @@ func (m *Machine) loop(ready chan<- error) {
 		return
 	}
 	m.v = v
+	v.refreshView()
 	m.state.Store(int32(guest.Stopped))
 	ready <- nil
 	for {
@@ -205,9 +213,16 @@ func (m *Machine) loop(ready chan<- error) {
 		case r := <-m.reqs:
 			m.pending.Add(-1) // received: no longer pending
 			err := r.fn()
-			r.reply <- err
-			if err == nil && r.then != nil {
+			switch {
+			case err == nil && r.then != nil && r.late:
+				m.v.lateReply = r.reply
 				r.then()
+				m.v.replyNow()
+			case err == nil && r.then != nil:
+				r.reply <- err
+				r.then()
+			default:
+				r.reply <- err
 			}
 			if m.v.closed { // Close, or a Reboot that could not boot again
 				return
@@ -229,8 +244,18 @@ func (m *Machine) Step(cpu int) error {
 	return m.resume(true)
 }
 
+// resume starts a run. A Continue replies at once and the vCPU thread
+// then runs the guest. A Step replies once the step's stop (or end) has
+// been published, so that the reply and the event reach the caller in one
+// wake-up of its thread instead of two (the early reply used to wait,
+// readied on the vCPU thread's P, until another thread stole it while the
+// guest stepped). A step is one instruction, but one that waits (a hlt
+// with the in-kernel irqchip waits for an interrupt) must not hold the
+// caller: any kick, the halt watchdog's every 10 ms included, sends the
+// reply at once (replyNow in onKick).
 func (m *Machine) resume(step bool) error {
-	return m.callThen(true, func() error {
+	var r *request
+	r = &request{needStop: true, then: func() { m.v.run(step) }, fn: func() error {
 		switch m.State() {
 		case guest.Finished:
 			return guest.ErrFinished
@@ -238,9 +263,12 @@ func (m *Machine) resume(step bool) error {
 			return guest.ErrRunning
 		}
 		m.wantIntr.Store(false)
+		m.v.hideView()
 		m.state.Store(int32(guest.Running))
+		r.late = step
 		return nil
-	}, func() { m.v.run(step) })
+	}}
+	return m.send(r)
 }
 
 // Interrupt stops a running guest with StopInterrupt (guest.Machine).
@@ -288,6 +316,9 @@ func (m *Machine) Regs(cpu int) (guest.Regs, error) {
 	if cpu != 0 {
 		return guest.Regs{}, guest.ErrBadCPU
 	}
+	if r, ok := m.viewRegs(); ok {
+		return r, nil
+	}
 	var r guest.Regs
 	err := m.call(true, func() (err error) { r, err = m.v.regs(); return })
 	return r, err
@@ -307,6 +338,9 @@ func (m *Machine) ReadMemory(cpu int, space guest.AddrSpace, addr uint64, buf []
 	if cpu != 0 {
 		return guest.ErrBadCPU
 	}
+	if ok, err := m.viewRead(space, addr, buf); ok {
+		return err
+	}
 	return m.call(true, func() error { return m.v.access(space, addr, buf, false) })
 }
 
@@ -316,17 +350,24 @@ func (m *Machine) WriteMemory(cpu int, space guest.AddrSpace, addr uint64, data 
 		return guest.ErrBadCPU
 	}
 	c := append([]byte(nil), data...)
-	return m.call(true, func() error { return m.v.access(space, addr, c, true) })
+	return m.call(true, func() error {
+		return m.v.changing(func() error { return m.v.access(space, addr, c, true) })
+	})
 }
 
 // SetBreakpoint inserts a breakpoint or watchpoint (guest.Machine).
 func (m *Machine) SetBreakpoint(bp guest.Breakpoint) error {
-	return m.call(true, func() error { return m.v.setBreakpoint(bp) })
+	return m.call(true, func() error {
+		m.v.ensureProbe() // a throwaway VM: run it before holding the view
+		return m.v.changing(func() error { return m.v.setBreakpoint(bp) })
+	})
 }
 
 // ClearBreakpoint removes one (guest.Machine).
 func (m *Machine) ClearBreakpoint(bp guest.Breakpoint) error {
-	return m.call(true, func() error { return m.v.clearBreakpoint(bp) })
+	return m.call(true, func() error {
+		return m.v.changing(func() error { return m.v.clearBreakpoint(bp) })
+	})
 }
 
 // VGAText returns the 80x25 VGA text screen at 0xB8000 (guest.VGAReader).
@@ -367,6 +408,7 @@ func (m *Machine) Reboot() error {
 		m.v = v
 		m.wantKill.Store(false)
 		m.timedOut.Store(false)
+		v.refreshView()
 		m.state.Store(int32(guest.Stopped))
 		return nil
 	})

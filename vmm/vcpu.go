@@ -3,6 +3,7 @@ package vmm
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -57,6 +58,26 @@ type vcpuState struct {
 	runStart time.Time
 	budget   time.Duration // remaining Config.Timeout
 	closed   bool
+
+	// known holds the registers as last read from KVM while knownOK:
+	// from a stop until the next KVM_RUN or register change (view.go).
+	known   guest.Regs
+	knownOK bool
+
+	// dbg is the KVM_SET_GUEST_DEBUG last applied (when dbgSet): a step
+	// or run that needs the same sets nothing. dbgCaps caches
+	// KVM_CAP_SET_GUEST_DEBUG2 (-1: not asked yet).
+	dbg     kvm.GuestDebug
+	dbgSet  bool
+	dbgCaps int64
+
+	// lateReply is the reply channel of a Step not yet answered (resume).
+	lateReply chan error
+
+	// The halt watchdog (armHaltWatch).
+	haltTimer *time.Timer
+	haltArmed atomic.Bool
+	haltLast  atomic.Uint64
 }
 
 type slot struct {
@@ -79,7 +100,7 @@ func (m *Machine) boot() (*vcpuState, error) {
 	// in user space for them (pit.go). Other kernels keep both.
 	irqchip := m.image.Kind != EntryUKW64
 	booted := time.Now()
-	v := &vcpuState{m: m, irqchip: irqchip, sw: map[uint64]*swBreak{}, budget: m.cfg.Timeout, ws: newWatchSet(),
+	v := &vcpuState{m: m, irqchip: irqchip, sw: map[uint64]*swBreak{}, budget: m.cfg.Timeout, ws: newWatchSet(), dbgCaps: -1,
 		dev: newDevices(m.cfg.StrictIO, !irqchip, func() time.Duration { return time.Since(booted) })}
 	v.dev.watch = v.ws
 	ok := false
@@ -158,6 +179,11 @@ func (m *Machine) boot() (*vcpuState, error) {
 
 // teardown releases every handle; safe on a partly built state.
 func (v *vcpuState) teardown() {
+	if v.haltTimer != nil {
+		v.haltTimer.Stop()
+	}
+	v.hideView()
+	v.knownOK = false
 	v.m.kickMu.Lock()
 	if v.m.kickCPU == v.cpu {
 		v.m.kickCPU = nil
@@ -220,6 +246,7 @@ func (v *vcpuState) runUntilDebug(step bool) (kvm.DebugExit, bool) {
 		if m.pending.Load() > 0 && v.onKick() {
 			return kvm.DebugExit{}, true
 		}
+		v.knownOK = false
 		err := v.cpu.Run()
 		m.exits.Add(1)
 		if errors.Is(err, kvm.ErrInterrupted) {
@@ -298,6 +325,7 @@ func (v *vcpuState) apply(o *outcome) (kvm.DebugExit, bool, bool) {
 // whether the run ended.
 func (v *vcpuState) onKick() bool {
 	m := v.m
+	v.replyNow()
 	if m.wantKill.Load() {
 		v.finishExit(guest.Exit{How: guest.ExitKilled})
 		return true
@@ -329,7 +357,7 @@ func (v *vcpuState) onKick() bool {
 }
 
 // serveRequests answers the requests sent while the guest runs and feeds
-// console input. Requests callThen announced (pending) are waited for:
+// console input. Requests send announced (pending) are waited for:
 // their senders are between the announcement and the send.
 func (v *vcpuState) serveRequests() {
 	m := v.m
@@ -361,23 +389,20 @@ func (v *vcpuState) serveRequests() {
 }
 
 // startWatchdog arms the timeout and the halted-vCPU check for one run.
+// Neither starts a goroutine to wait for at the end of the run (a single
+// step used to pay for one, and the wait put the vCPU thread to sleep
+// once more).
 func (v *vcpuState) startWatchdog() func() {
 	m := v.m
-	stop := make(chan struct{})
 	started := time.Now()
 	var timer *time.Timer
 	if m.cfg.Timeout > 0 && v.budget > 0 {
 		timer = time.AfterFunc(v.budget, func() { m.timedOut.Store(true); m.kick() })
 	}
-	done := make(chan struct{})
-	if !v.irqchip {
-		close(done) // a hlt exits to user space: no halted-vCPU check needed
-	} else {
-		go v.watchHalt(stop, done)
+	if v.irqchip { // without it a hlt exits to user space: no check needed
+		v.armHaltWatch()
 	}
 	return func() {
-		close(stop)
-		<-done
 		if timer != nil {
 			timer.Stop()
 			v.budget -= time.Since(started)
@@ -385,28 +410,42 @@ func (v *vcpuState) startWatchdog() func() {
 	}
 }
 
-// watchHalt kicks a vCPU that made no exit for a watchdog period, so that
-// onKick can look for a hlt with interrupts off (which the in-kernel
-// irqchip never reports).
-func (v *vcpuState) watchHalt(stop <-chan struct{}, done chan<- struct{}) {
-	m := v.m
-	defer close(done)
-	t := time.NewTicker(watchdogPeriod)
-	defer t.Stop()
-	last := m.exits.Load()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			if n := m.exits.Load(); n == last {
-				m.haltCheck.Store(true)
-				m.kick()
-			} else {
-				last = n
-			}
-		}
+// armHaltWatch makes sure the halt watchdog ticks while the guest runs:
+// every watchdog period in which the vCPU made no exit it kicks the
+// vCPU, so that onKick can look for a hlt with interrupts off (which the
+// in-kernel irqchip never reports). The timer outlives a run and stops
+// itself at the first tick that finds the guest not running, so a series
+// of single steps arms it once instead of adding and removing a timer
+// (and waking the thread that sleeps in the netpoller) per step. A hlt is
+// found 10-20 ms after the last exit.
+func (v *vcpuState) armHaltWatch() {
+	if v.haltArmed.Swap(true) {
+		return
 	}
+	if v.haltTimer == nil {
+		// Made stopped, then set going, so that the tick sees the field set.
+		v.haltTimer = time.AfterFunc(time.Hour, v.haltTick)
+		v.haltTimer.Stop()
+	}
+	v.haltTimer.Reset(watchdogPeriod)
+}
+
+// haltTick runs on the timer's goroutine.
+func (v *vcpuState) haltTick() {
+	m := v.m
+	if m.State() != guest.Running {
+		v.haltArmed.Store(false)
+		// A run that started meanwhile saw the timer armed: re-arm for it.
+		if m.State() != guest.Running || v.haltArmed.Swap(true) {
+			return
+		}
+	} else if n := m.exits.Load(); n == v.haltLast.Load() {
+		m.haltCheck.Store(true)
+		m.kick()
+	} else {
+		v.haltLast.Store(n)
+	}
+	v.haltTimer.Reset(watchdogPeriod)
 }
 
 func (v *vcpuState) feedConsole(p []byte) {
@@ -447,6 +486,7 @@ func (v *vcpuState) finishExit(x guest.Exit) {
 		x.Elapsed = time.Since(v.runStart)
 	}
 	v.m.mark("exit")
+	v.hideView()
 	v.m.state.Store(int32(guest.Finished))
 	v.m.Publish(guest.ExitEvent{Exit: x})
 }
@@ -478,6 +518,7 @@ func (v *vcpuState) finishFault(f guest.Fault, withRegs bool) {
 		f.Detail += fmt.Sprintf(" (after %v)", time.Since(v.runStart).Round(time.Microsecond))
 	}
 	v.m.mark("exit")
+	v.hideView()
 	v.m.state.Store(int32(guest.Finished))
 	v.m.Publish(guest.FaultEvent{Fault: f})
 }
@@ -490,6 +531,7 @@ func (v *vcpuState) stop(s guest.Stop) {
 		if s.PC == 0 {
 			s.PC = r.RIP
 		}
+		v.showView(r)
 	}
 	v.m.state.Store(int32(guest.Stopped))
 	v.m.Publish(guest.StopEvent{Stop: s})
@@ -515,6 +557,8 @@ func (v *vcpuState) regs() (guest.Regs, error) {
 // setRegs writes general, segment and control registers (debug registers
 // belong to the breakpoint code).
 func (v *vcpuState) setRegs(r *guest.Regs) error {
+	v.hideView()
+	defer v.refreshView()
 	k := kvmFromRegs(r)
 	if err := v.cpu.SetRegs(&k); err != nil {
 		return err
@@ -528,6 +572,9 @@ func (v *vcpuState) setRegs(r *guest.Regs) error {
 }
 
 func (v *vcpuState) mmu() (mmu, error) {
+	if v.knownOK {
+		return mmuOf(&v.known), nil
+	}
 	s, err := v.cpu.GetSregs()
 	if err != nil {
 		return mmu{}, err
@@ -548,6 +595,14 @@ func (v *vcpuState) access(space guest.AddrSpace, addr uint64, buf []byte, write
 			return err
 		}
 	}
+	return accessMem(v.mem, tr, v.sw, space, addr, buf, write)
+}
+
+// accessMem reads or writes mem (guest RAM from physical 0) page by page
+// through the paging state tr, bounds-checked; reads see the original
+// bytes under the int3s in sw, writes keep those int3s planted (and their
+// new original bytes).
+func accessMem(mem []byte, tr mmu, sw map[uint64]*swBreak, space guest.AddrSpace, addr uint64, buf []byte, write bool) error {
 	for done := 0; done < len(buf); {
 		a := addr + uint64(done)
 		n := 4096 - int(a&4095)
@@ -557,24 +612,24 @@ func (v *vcpuState) access(space guest.AddrSpace, addr uint64, buf []byte, write
 		pa := a
 		if space == guest.Virtual {
 			var err error
-			if pa, err = tr.translate(v.mem, a); err != nil {
+			if pa, err = tr.translate(mem, a); err != nil {
 				return &guest.MemError{Addr: a, Space: space, Why: err.Error()}
 			}
 		}
-		if pa >= uint64(len(v.mem)) || uint64(n) > uint64(len(v.mem))-pa {
+		if pa >= uint64(len(mem)) || uint64(n) > uint64(len(mem))-pa {
 			return &guest.MemError{Addr: a, Space: space, Why: "outside guest RAM"}
 		}
 		chunk := buf[done : done+n]
 		if write {
-			copy(v.mem[pa:], chunk)
+			copy(mem[pa:], chunk)
 		} else {
-			copy(chunk, v.mem[pa:pa+uint64(n)])
+			copy(chunk, mem[pa:pa+uint64(n)])
 		}
-		for _, b := range v.sw {
+		for _, b := range sw {
 			if b.phys >= pa && b.phys < pa+uint64(n) {
 				if write {
-					b.orig = v.mem[b.phys]
-					v.mem[b.phys] = 0xcc
+					b.orig = mem[b.phys]
+					mem[b.phys] = int3
 				} else {
 					chunk[b.phys-pa] = b.orig
 				}
