@@ -323,7 +323,7 @@ func (v *vcpuState) classifyDebug(d kvm.DebugExit, step bool) bool {
 			return true
 		}
 		r.RIP++ // the guest's own int3: report it past the instruction, as the CPU would
-		v.cpu.SetRegs(&r)
+		v.setKVMRegs(&r)
 		v.stop(guest.Stop{Reason: guest.StopTrap})
 		return true
 	case vectorDebug:
@@ -375,7 +375,7 @@ func (v *vcpuState) frameStop(o *outcome) {
 	} else {
 		s.Reason = guest.StopStep
 	}
-	if err := v.cpu.SetRegs(&r); err != nil {
+	if err := v.setKVMRegs(&r); err != nil {
 		v.finishFault(guest.Fault{Kind: guest.FaultInternalError, Vector: -1, Detail: "restoring the frame of a BREAK/DEBUG hypercall: " + err.Error()}, true)
 		return
 	}

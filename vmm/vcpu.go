@@ -71,6 +71,11 @@ type vcpuState struct {
 	dbgSet  bool
 	dbgCaps int64
 
+	// syncRegs: KVM stores regs and sregs into kvm_run at each return of
+	// KVM_RUN (KVM_CAP_SYNC_REGS); synced: that copy is current (no
+	// SetRegs/SetSregs since), so a stop reads them without two ioctls.
+	syncRegs, synced bool
+
 	// lateReply is the reply channel of a Step not yet answered (resume).
 	lateReply chan error
 
@@ -157,6 +162,11 @@ func (m *Machine) boot() (*vcpuState, error) {
 	}
 	if err := v.cpu.SetCPUID2(cpuid); err != nil {
 		return nil, fmt.Errorf("vmm: %w", err)
+	}
+	const syncMask = kvm.KVM_SYNC_X86_REGS | kvm.KVM_SYNC_X86_SREGS
+	if uint64(v.sys.CheckExtension(kvm.KVM_CAP_SYNC_REGS))&syncMask == syncMask {
+		v.cpu.SyncRegs(syncMask)
+		v.syncRegs = true
 	}
 	sregs, err := v.cpu.GetSregs()
 	if err != nil {
@@ -248,6 +258,7 @@ func (v *vcpuState) runUntilDebug(step bool) (kvm.DebugExit, bool) {
 		}
 		v.knownOK = false
 		err := v.cpu.Run()
+		v.synced = v.syncRegs
 		m.exits.Add(1)
 		if errors.Is(err, kvm.ErrInterrupted) {
 			v.cpu.SetImmediateExit(false)
@@ -537,13 +548,10 @@ func (v *vcpuState) stop(s guest.Stop) {
 	v.m.Publish(guest.StopEvent{Stop: s})
 }
 
-// regs reads the full register set.
+// regs reads the full register set (general and segment registers from
+// kvm_run when KVM synced them at the last exit).
 func (v *vcpuState) regs() (guest.Regs, error) {
-	k, err := v.cpu.GetRegs()
-	if err != nil {
-		return guest.Regs{}, err
-	}
-	s, err := v.cpu.GetSregs()
+	k, s, err := v.kvmRegs()
 	if err != nil {
 		return guest.Regs{}, err
 	}
@@ -554,13 +562,34 @@ func (v *vcpuState) regs() (guest.Regs, error) {
 	return fullRegs(&k, &s, &d), nil
 }
 
+// kvmRegs returns struct kvm_regs and kvm_sregs: the copy KVM stored in
+// kvm_run at the last exit while it is current, else by ioctl.
+func (v *vcpuState) kvmRegs() (kvm.Regs, kvm.Sregs, error) {
+	if v.synced {
+		k, s := v.cpu.SyncedRegs()
+		return k, s, nil
+	}
+	k, err := v.cpu.GetRegs()
+	if err != nil {
+		return kvm.Regs{}, kvm.Sregs{}, err
+	}
+	s, err := v.cpu.GetSregs()
+	return k, s, err
+}
+
+// setKVMRegs is KVM_SET_REGS; the synced copy is stale after it.
+func (v *vcpuState) setKVMRegs(k *kvm.Regs) error {
+	v.synced = false
+	return v.cpu.SetRegs(k)
+}
+
 // setRegs writes general, segment and control registers (debug registers
 // belong to the breakpoint code).
 func (v *vcpuState) setRegs(r *guest.Regs) error {
 	v.hideView()
 	defer v.refreshView()
 	k := kvmFromRegs(r)
-	if err := v.cpu.SetRegs(&k); err != nil {
+	if err := v.setKVMRegs(&k); err != nil {
 		return err
 	}
 	s, err := v.cpu.GetSregs()

@@ -283,6 +283,7 @@ func (v *vcpuState) watchStop(bp guest.Breakpoint) {
 	v.cpu.SetImmediateExit(true)
 	for i := 0; i < 16; i++ {
 		err := v.cpu.Run()
+		v.synced = v.syncRegs
 		v.m.exits.Add(1)
 		if err != nil {
 			break // EINTR: the instruction is complete

@@ -67,6 +67,9 @@ const (
 // Capabilities for KVM_CHECK_EXTENSION (include/uapi/linux/kvm.h).
 const (
 	KVM_CAP_IRQCHIP               = 0
+	KVM_CAP_SYNC_REGS             = 74
+	KVM_SYNC_X86_REGS             = 1 << 0
+	KVM_SYNC_X86_SREGS            = 1 << 1
 	KVM_CAP_HLT                   = 1
 	KVM_CAP_USER_MEMORY           = 3
 	KVM_CAP_SET_TSS_ADDR          = 4

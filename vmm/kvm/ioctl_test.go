@@ -121,6 +121,9 @@ var flagTable = []struct {
 	{"KVM_CAP_NR_MEMSLOTS", KVM_CAP_NR_MEMSLOTS},
 	{"KVM_CAP_IMMEDIATE_EXIT", KVM_CAP_IMMEDIATE_EXIT},
 	{"KVM_GUESTDBG_SINGLESTEP", KVM_GUESTDBG_SINGLESTEP},
+	{"KVM_CAP_SYNC_REGS", KVM_CAP_SYNC_REGS},
+	{"KVM_SYNC_X86_REGS", KVM_SYNC_X86_REGS},
+	{"KVM_SYNC_X86_SREGS", KVM_SYNC_X86_SREGS},
 }
 
 // TestAgainstKernelHeaders compiles a C program against the system's
@@ -140,7 +143,7 @@ func TestAgainstKernelHeaders(t *testing.T) {
 	for _, f := range cFields {
 		fmt.Fprintf(&src, "printf(\"offsetof(%s,%s) %%zu\\n\", offsetof(%s, %s));\n", f.c, f.member, f.c, f.member)
 	}
-	for _, m := range []string{"immediate_exit", "exit_reason", "if_flag", "cr8", "io", "kvm_valid_regs"} {
+	for _, m := range []string{"immediate_exit", "exit_reason", "if_flag", "cr8", "io", "kvm_valid_regs", "s.regs.regs", "s.regs.sregs"} {
 		fmt.Fprintf(&src, "printf(\"offsetof(struct kvm_run,%s) %%zu\\n\", offsetof(struct kvm_run, %s));\n", m, m)
 	}
 	src.WriteString("printf(\"offsetof(struct kvm_run,debug.arch.dr6) %zu\\n\", offsetof(struct kvm_run, debug.arch.dr6));\n")
@@ -199,7 +202,9 @@ func TestAgainstKernelHeaders(t *testing.T) {
 	check("offsetof(struct kvm_run,if_flag)", RunIfFlag)
 	check("offsetof(struct kvm_run,cr8)", RunCR8)
 	check("offsetof(struct kvm_run,io)", RunUnion)
-	check("offsetof(struct kvm_run,kvm_valid_regs)", RunUnion+RunUnionSize)
+	check("offsetof(struct kvm_run,kvm_valid_regs)", RunValidRegs)
+	check("offsetof(struct kvm_run,s.regs.regs)", RunSyncRegs)
+	check("offsetof(struct kvm_run,s.regs.sregs)", RunSyncRegs+uint64(reflect.TypeOf(Regs{}).Size()))
 	check("offsetof(struct kvm_run,debug.arch.dr6)", RunUnion+16)
 	check("offsetof(struct kvm_run,mmio.is_write)", RunUnion+20)
 }

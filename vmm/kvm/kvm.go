@@ -1,6 +1,7 @@
 package kvm
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -241,6 +242,17 @@ func (c *VCPU) Run() error {
 	}
 	return nil
 }
+
+// SyncRegs asks KVM to store the sets in mask (KVM_SYNC_X86_REGS,
+// KVM_SYNC_X86_SREGS) into kvm_run at every return of KVM_RUN, so that
+// they are read without an ioctl (api.rst, kvm_valid_regs; the system
+// must have KVM_CAP_SYNC_REGS with those bits).
+func (c *VCPU) SyncRegs(mask uint64) { binary.LittleEndian.PutUint64(c.run[RunValidRegs:], mask) }
+
+// SyncedRegs returns the registers KVM stored at the last return of
+// KVM_RUN (SyncRegs with KVM_SYNC_X86_REGS and KVM_SYNC_X86_SREGS). They
+// do not reflect a SetRegs or SetSregs made since.
+func (c *VCPU) SyncedRegs() (Regs, Sregs) { return syncedRegs(c.run) }
 
 // RunPage is the mapped struct kvm_run (shared with the kernel).
 func (c *VCPU) RunPage() []byte { return c.run }

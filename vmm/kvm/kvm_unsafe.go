@@ -37,3 +37,13 @@ func storeImmediateExit(run []byte, on bool) {
 	}
 	atomic.StoreUint32((*uint32)(unsafe.Pointer(&run[0])), v)
 }
+
+// syncedRegs copies struct kvm_sync_regs' regs and sregs out of the run
+// page (RunSyncRegs; Regs and Sregs are layout-exact, see ioctl_test.go).
+func syncedRegs(run []byte) (Regs, Sregs) {
+	const n = int(unsafe.Sizeof(Regs{}) + unsafe.Sizeof(Sregs{}))
+	b := run[RunSyncRegs : RunSyncRegs+n]
+	r := *(*Regs)(unsafe.Pointer(&b[0]))
+	s := *(*Sregs)(unsafe.Pointer(&b[unsafe.Sizeof(Regs{})]))
+	return r, s
+}

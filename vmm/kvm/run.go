@@ -13,6 +13,12 @@ const (
 	RunCR8           = 16 // __u64 cr8
 	RunUnion         = 32 // the exit union, 256 bytes
 	RunUnionSize     = 256
+	// RunValidRegs is __u64 kvm_valid_regs: the KVM_SYNC_X86_* sets KVM
+	// stores into kvm_run.s at every return of KVM_RUN (KVM_CAP_SYNC_REGS).
+	RunValidRegs = RunUnion + RunUnionSize
+	// RunSyncRegs is kvm_run.s.regs, struct kvm_sync_regs: struct
+	// kvm_regs, then struct kvm_sregs (after kvm_dirty_regs).
+	RunSyncRegs = RunValidRegs + 16
 	// RunMinSize is the smallest run page DecodeExit accepts: everything up
 	// to the end of the exit union.
 	RunMinSize = RunUnion + RunUnionSize
