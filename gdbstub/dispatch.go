@@ -25,6 +25,7 @@ type route struct {
 var routes = []route{
 	{"qSupported", (*server).qSupported},              // E.4 General Query Packets
 	{"qXfer:features:read:", (*server).qXferFeatures}, // E.4, G "Target Descriptions"
+	{"qXfer:threads:read:", (*server).qXferThreads},   // E.4, "Thread List Format"
 	{"QStartNoAckMode", (*server).startNoAck},         // E.11 Packet Acknowledgment
 	{"qfThreadInfo", (*server).qfThreadInfo},          // E.4
 	{"qsThreadInfo", constReply("l")},                 // E.4
@@ -88,7 +89,7 @@ func (s *server) dispatch(pkt []byte) ([]byte, error) {
 // finishedOK lists packets still answered normally after the guest ended;
 // anything else gets the exit report again.
 var finishedOK = map[string]bool{
-	"qSupported": true, "qXfer:features:read:": true, "QStartNoAckMode": true,
+	"qSupported": true, "qXfer:features:read:": true, "qXfer:threads:read:": true, "QStartNoAckMode": true,
 	"qfThreadInfo": true, "qsThreadInfo": true, "qAttached": true, "qOffsets": true,
 	"vCont?": true, "vKill": true, "k": true, "D": true, "H": true, "qC": true,
 	"qThreadExtraInfo,": true, "qRcmd,": true,
@@ -106,7 +107,7 @@ func (s *server) qSupported(pkt []byte) ([]byte, error) {
 			}
 		}
 	}
-	return fmt.Appendf(nil, "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;vContSupported+;QStartNoAckMode+", MaxPacket), nil
+	return fmt.Appendf(nil, "PacketSize=%x;qXfer:features:read+;qXfer:threads:read+;swbreak+;hwbreak+;vContSupported+;QStartNoAckMode+", MaxPacket), nil
 }
 
 func (s *server) startNoAck([]byte) ([]byte, error) {
@@ -120,19 +121,37 @@ func (s *server) startNoAck([]byte) ([]byte, error) {
 // qXferFeatures serves target.xml: ‘qXfer:features:read:annex:offset,length’,
 // answered 'm' (more follows) or 'l' (last) plus binary data.
 func (s *server) qXferFeatures(pkt []byte) ([]byte, error) {
-	rest := pkt[len("qXfer:features:read:"):]
+	return s.qXfer(pkt[len("qXfer:features:read:"):], "target.xml", s.layout.TargetXML())
+}
+
+// qXferThreads serves the thread list (‘qXfer:threads:read::offset,length’,
+// GDB manual E.4 and "Thread List Format"): gdb refreshes its thread list
+// after every stop it prints, and this answers in one packet what
+// qfThreadInfo and qsThreadInfo take two for.
+func (s *server) qXferThreads(pkt []byte) ([]byte, error) {
+	var b strings.Builder
+	b.WriteString("<?xml version=\"1.0\"?>\n<threads>\n")
+	for i := 0; i < s.m.NumCPU(); i++ {
+		fmt.Fprintf(&b, "<thread id=\"%x\" name=\"vCPU %d\"/>\n", i+1, i)
+	}
+	b.WriteString("</threads>\n")
+	return s.qXfer(pkt[len("qXfer:threads:read:"):], "", b.String())
+}
+
+// qXfer answers ‘annex:offset,length’ for the one annex it serves with a
+// piece of doc: 'm' (more follows) or 'l' (last) plus binary data.
+func (s *server) qXfer(rest []byte, want, doc string) ([]byte, error) {
 	annex, rng, ok := bytes.Cut(rest, []byte(":"))
 	if !ok {
 		return errReply(errInval), nil
 	}
-	if string(annex) != "target.xml" {
+	if string(annex) != want {
 		return errReply(errNoEnt), nil
 	}
 	off, n, err := parseAddrLen(rng, ',')
 	if err != nil {
 		return errReply(errInval), nil
 	}
-	doc := s.layout.TargetXML()
 	if off >= uint64(len(doc)) {
 		return []byte("l"), nil
 	}

@@ -98,7 +98,7 @@ func (g *rawGDB) expect(p, want string) {
 func (g *rawGDB) handshake() {
 	g.t.Helper()
 	sup := g.ask("qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegisters=i386")
-	for _, f := range []string{"PacketSize=", "qXfer:features:read+", "swbreak+", "hwbreak+", "vContSupported+", "QStartNoAckMode+"} {
+	for _, f := range []string{"PacketSize=", "qXfer:features:read+", "qXfer:threads:read+", "swbreak+", "hwbreak+", "vContSupported+", "QStartNoAckMode+"} {
 		if !strings.Contains(sup, f) {
 			g.t.Fatalf("qSupported reply %q lacks %s", sup, f)
 		}
@@ -130,6 +130,13 @@ func TestServerHandshakeAndQueries(t *testing.T) {
 	if got := g.ask("qThreadExtraInfo,2"); got != string(hexEncode([]byte("vCPU 1"))) {
 		t.Fatalf("qThreadExtraInfo -> %q", got)
 	}
+	// The thread list in one packet (GDB manual E.4, "Thread List Format").
+	want := "l<?xml version=\"1.0\"?>\n<threads>\n<thread id=\"1\" name=\"vCPU 0\"/>\n<thread id=\"2\" name=\"vCPU 1\"/>\n</threads>\n"
+	g.expect("qXfer:threads:read::0,1000", want)
+	g.expect("qXfer:threads:read::10,8", "m"+want[1+0x10:1+0x18])
+	g.expect("qXfer:threads:read::1000,10", "l")
+	g.expect("qXfer:threads:read:other:0,10", "E02")
+	g.expect("qXfer:threads:read::zz", "E16")
 }
 
 func TestServerTargetXMLInChunks(t *testing.T) {
@@ -380,7 +387,7 @@ func TestServerMonitor(t *testing.T) {
 // every one gets a reply or none (a resume), never a panic or a hang.
 func FuzzDispatch(f *testing.F) {
 	for _, s := range []string{"g", "G00", "p10", "P10=00", "m1000,10", "M1000,1:00", "X1000,1:a", "Z0,1000,1",
-		"z2,1000,4", "vCont;s:1", "vCont;c", "Hg1", "T1", "qXfer:features:read:target.xml:0,10", "qRcmd,7265677",
+		"z2,1000,4", "vCont;s:1", "vCont;c", "Hg1", "T1", "qXfer:features:read:target.xml:0,10", "qXfer:threads:read::0,10", "qRcmd,7265677",
 		"qSupported:swbreak+", "s", "c1234", "C05;1000", "qThreadExtraInfo,p1.1", "D", "k", "?", "H", "p", "P", "Z", "m"} {
 		f.Add([]byte(s))
 	}
