@@ -2,7 +2,6 @@ package gdbstub_test
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,7 +106,7 @@ func benchStepi(b *testing.B, script string) {
 				testenv.KVM(b)
 			}
 			report(b, func() time.Duration {
-				addr := startQEMU(b, img, accel)
+				addr := startQEMUStub(b, img, accel)
 				return gdbStepi(b, elfPath, addr, entry, script)
 			})
 		})
@@ -122,34 +121,6 @@ func benchStepi(b *testing.B, script string) {
 			return gdbStepi(b, elfPath, serve(b, m), "", script)
 		})
 	})
-}
-
-// startQEMU runs the guest under QEMU with its own stub (as -s -S does).
-func startQEMU(b testing.TB, img, accel string) string {
-	b.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command("qemu-system-x86_64", "-M", "microvm", "-accel", accel, "-m", "32", "-nodefaults",
-		"-no-user-config", "-display", "none", "-monitor", "none", "-serial", "null",
-		"-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-kernel", img, "-S", "-gdb", "tcp:"+addr)
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 500; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			time.Sleep(50 * time.Millisecond)
-			return addr
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	b.Fatal("QEMU's stub did not listen")
-	return ""
 }
 
 // BenchmarkRSPRoundTrip measures m (64 bytes) and g round trips over TCP

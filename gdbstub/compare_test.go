@@ -14,9 +14,10 @@ import (
 	"ukw/internal/testenv"
 )
 
-// startQEMUStub runs the test guest under QEMU held at reset with QEMU's
-// own gdb stub on a free loopback port (what `-s -S` does on port 1234).
-func startQEMUStub(t testing.TB, img string) string {
+// startQEMUStub runs the test guest under QEMU (accel tcg or kvm) held at reset with
+// QEMU's own gdb stub on a free loopback port (what `-s -S` does on port
+// 1234).
+func startQEMUStub(t testing.TB, img string, accel string) string {
 	t.Helper()
 	testenv.Tool(t, "qemu-system-x86_64")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -25,7 +26,7 @@ func startQEMUStub(t testing.TB, img string) string {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command("qemu-system-x86_64", "-M", "microvm", "-accel", "tcg", "-m", "32", "-nodefaults",
+	cmd := exec.Command("qemu-system-x86_64", "-M", "microvm", "-accel", accel, "-m", "32", "-nodefaults",
 		"-no-user-config", "-display", "none", "-monitor", "none", "-serial", "null",
 		"-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-kernel", img, "-S", "-gdb", "tcp:"+addr)
 	if err := cmd.Start(); err != nil {
@@ -88,7 +89,7 @@ func TestClientMatchesQEMUStub(t *testing.T) {
 	direct := write("direct.gdb", "hbreak *"+hex(entry)+"\ncontinue\ndelete\necho ==session==\\n\n"+script)
 	viaUkw := write("ukw.gdb", "hbreak *"+hex(entry)+"\ndelete\necho ==session==\\n\n"+script)
 
-	want := session(runGDB(t, elfPath, startQEMUStub(t, img), direct, nil))
+	want := session(runGDB(t, elfPath, startQEMUStub(t, img, "tcg"), direct, nil))
 	_, stub, _ := machine(t, backends[1], elfPath)
 	got := session(runGDB(t, elfPath, stub.Addr, viaUkw, nil))
 	if got != want {

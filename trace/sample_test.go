@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"ukw/guest"
+	"ukw/symbols"
 )
 
 func TestStackSnapshot(t *testing.T) {
@@ -40,5 +41,27 @@ func TestStackSnapshot(t *testing.T) {
 	sb := stackBounds{{0x1000, 0x2000}}
 	if sb.limit(0x1f00) != 0x100 || sb.limit(0x2000) != StackSnapshotMax || sb.limit(0x800) != StackSnapshotMax {
 		t.Fatalf("limits %#x %#x %#x", sb.limit(0x1f00), sb.limit(0x2000), sb.limit(0x800))
+	}
+}
+
+// TestSymbolsRegs checks guest's DWARF order against symbols' register
+// numbers (System V AMD64 psABI, Figure 3.36).
+func TestSymbolsRegs(t *testing.T) {
+	r := guest.Regs{RAX: 1, RDX: 2, RCX: 3, RBX: 4, RSI: 5, RDI: 6, RBP: 7, RSP: 8,
+		R8: 9, R9: 10, R10: 11, R11: 12, R12: 13, R13: 14, R14: 15, R15: 16, RIP: 17}
+	s := SymbolsRegs(&r)
+	for _, c := range []struct {
+		n    int
+		want uint64
+	}{
+		{symbols.RegRAX, 1}, {symbols.RegRDX, 2}, {symbols.RegRCX, 3}, {symbols.RegRBX, 4},
+		{symbols.RegRSI, 5}, {symbols.RegRDI, 6}, {symbols.RegRBP, 7}, {symbols.RegRSP, 8},
+		{symbols.RegR8, 9}, {symbols.RegR9, 10}, {symbols.RegR10, 11}, {symbols.RegR11, 12},
+		{symbols.RegR12, 13}, {symbols.RegR13, 14}, {symbols.RegR14, 15}, {symbols.RegR15, 16},
+		{symbols.RegRIP, 17},
+	} {
+		if v, ok := s.Get(c.n); !ok || v != c.want {
+			t.Errorf("%s = %d, %v; want %d", symbols.RegName(c.n), v, ok, c.want)
+		}
 	}
 }

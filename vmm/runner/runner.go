@@ -349,20 +349,7 @@ func (r memReader) ReadAt(p []byte, off int64) (int, error) {
 
 // dwarfRegs converts to DWARF numbering (System V AMD64 psABI, Figure 3.36).
 func dwarfRegs(r *guest.Regs) symbols.Regs {
-	var d symbols.Regs
-	for _, x := range []struct {
-		n int
-		v uint64
-	}{
-		{symbols.RegRAX, r.RAX}, {symbols.RegRDX, r.RDX}, {symbols.RegRCX, r.RCX}, {symbols.RegRBX, r.RBX},
-		{symbols.RegRSI, r.RSI}, {symbols.RegRDI, r.RDI}, {symbols.RegRBP, r.RBP}, {symbols.RegRSP, r.RSP},
-		{symbols.RegR8, r.R8}, {symbols.RegR9, r.R9}, {symbols.RegR10, r.R10}, {symbols.RegR11, r.R11},
-		{symbols.RegR12, r.R12}, {symbols.RegR13, r.R13}, {symbols.RegR14, r.R14}, {symbols.RegR15, r.R15},
-		{symbols.RegRIP, r.RIP},
-	} {
-		d.Set(x.n, x.v)
-	}
-	return d
+	return symbols.Regs{R: r.DWARF(), Valid: 1<<symbols.NumRegs - 1}
 }
 
 // writeCrash prints the crash report: what happened, the symbolized
