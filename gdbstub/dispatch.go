@@ -358,23 +358,13 @@ func (s *server) readMem(pkt []byte) ([]byte, error) {
 	return hexEncode(buf), nil
 }
 
-func (s *server) writeMem(pkt []byte) ([]byte, error) {
-	hdr, val, ok := bytes.Cut(pkt[1:], []byte(":"))
-	if !ok {
-		return errReply(errInval), nil
-	}
-	addr, n, err := parseAddrLen(hdr, ',')
-	if err != nil {
-		return errReply(errInval), nil
-	}
-	data, err := hexDecode(val)
-	if err != nil || uint64(len(data)) != n {
-		return errReply(errInval), nil
-	}
-	return s.writeMemData(addr, data), nil
-}
+// writeMem is ‘M addr,length:XX…’ (hex data).
+func (s *server) writeMem(pkt []byte) ([]byte, error) { return s.writeMemWith(pkt, hexDecode) }
 
-func (s *server) writeMemBinary(pkt []byte) ([]byte, error) {
+// writeMemBinary is ‘X addr,length:XX…’ (binary data, escaped).
+func (s *server) writeMemBinary(pkt []byte) ([]byte, error) { return s.writeMemWith(pkt, Unescape) }
+
+func (s *server) writeMemWith(pkt []byte, decode func([]byte) ([]byte, error)) ([]byte, error) {
 	hdr, val, ok := bytes.Cut(pkt[1:], []byte(":"))
 	if !ok {
 		return errReply(errInval), nil
@@ -383,7 +373,7 @@ func (s *server) writeMemBinary(pkt []byte) ([]byte, error) {
 	if err != nil {
 		return errReply(errInval), nil
 	}
-	data, err := Unescape(val)
+	data, err := decode(val)
 	if err != nil || uint64(len(data)) != n {
 		return errReply(errInval), nil
 	}
