@@ -66,6 +66,10 @@ type (
 	}
 	// LoadSource asks for a source file's text.
 	LoadSource struct{ File string }
+	// List resolves a gdb `list` argument to a source location and answers
+	// with a LocationEvent: FILE, FILE:LINE, FUNCTION (where `break`
+	// would stop), *ADDR, or "" for the selected frame's line.
+	List struct{ Spec string }
 	// Disassemble asks for Count instructions from Addr (0: the selected frame's PC).
 	Disassemble struct {
 		Addr  uint64
@@ -118,6 +122,7 @@ func (Examine) isCommand()     {}
 func (SelectFrame) isCommand() {}
 func (ReadMemory) isCommand()  {}
 func (LoadSource) isCommand()  {}
+func (List) isCommand()        {}
 func (Disassemble) isCommand() {}
 func (Info) isCommand()        {}
 func (Rebuild) isCommand()     {}

@@ -82,6 +82,8 @@ func (l *loop) command(c Command) bool {
 		l.readMemory(c.Expr, c.Len)
 	case LoadSource:
 		l.loadSource(c.File)
+	case List:
+		l.emit(l.list(c.Spec))
 	case Disassemble:
 		addr := c.Addr
 		if addr == 0 {

@@ -186,6 +186,16 @@ type SourceEvent struct {
 	Err   string
 }
 
+// LocationEvent answers List: where Spec is in the source and, as gdb's
+// `list` prints them, up to ten numbered lines around it ("LINE\ttext").
+type LocationEvent struct {
+	Spec    string
+	File    string
+	Line    int
+	Listing []string
+	Err     string
+}
+
 // AsmLine is one disassembled instruction, with the source line it belongs to.
 type AsmLine struct {
 	Addr     uint64
@@ -339,6 +349,7 @@ func (FaultEvent) isEvent()       {}
 func (BreakpointsEvent) isEvent() {}
 func (ReloadEvent) isEvent()      {}
 func (SourceEvent) isEvent()      {}
+func (LocationEvent) isEvent()    {}
 func (DisasmEvent) isEvent()      {}
 func (MemoryEvent) isEvent()      {}
 func (OutputEvent) isEvent()      {}

@@ -251,16 +251,24 @@ func (l *loop) faultEvent(f guest.Fault) FaultEvent {
 
 // loadSource answers LoadSource.
 func (l *loop) loadSource(file string) {
+	lines, err := l.readSource(file)
+	if err != nil {
+		l.emit(SourceEvent{File: file, Err: err.Error()})
+		return
+	}
+	l.emit(SourceEvent{File: file, Lines: lines})
+}
+
+// readSource reads a source file (a relative path also in the app) as lines.
+func (l *loop) readSource(file string) ([]string, error) {
 	data, err := os.ReadFile(file)
 	if err != nil && l.app != nil && !filepath.IsAbs(file) {
 		data, err = os.ReadFile(filepath.Join(l.app.Dir, file))
 	}
 	if err != nil {
-		l.emit(SourceEvent{File: file, Err: err.Error()})
-		return
+		return nil, err
 	}
-	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	l.emit(SourceEvent{File: file, Lines: lines})
+	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"), nil
 }
 
 // shortPath trims a path to its last two elements for messages.

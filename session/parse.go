@@ -113,10 +113,7 @@ func ParseCommand(line string) (Command, error) {
 	case "disassemble", "disas":
 		return noArg(Disassemble{Count: 32})
 	case "list", "l":
-		if arg == "" {
-			return nil, fmt.Errorf("list: need a file")
-		}
-		return LoadSource{File: arg}, nil
+		return List{Spec: arg}, nil
 	case "profile":
 		p := Profile{}
 		if arg == "stop" {

@@ -106,7 +106,7 @@ func RunPlain(s *Session, in io.Reader, out io.Writer, o PlainOptions) error {
 			if e.Error {
 				signal(refused)
 			}
-		case FrameEvent, MemoryEvent, LayersEvent, SourceEvent, DisasmEvent, ProfileEvent:
+		case FrameEvent, MemoryEvent, LayersEvent, SourceEvent, LocationEvent, DisasmEvent, ProfileEvent:
 			signal(answered)
 		}
 	}
@@ -339,6 +339,11 @@ func PlainLine(e Event, quiet bool) string {
 			return "error: " + e.Err
 		}
 		return fmt.Sprintf("[memory] %d bytes at %#x", len(e.Data), e.Addr)
+	case LocationEvent:
+		if e.Err != "" {
+			return "error: " + e.Err
+		}
+		return strings.Join(e.Listing, "\n")
 	case SourceEvent, DisasmEvent:
 		if quiet {
 			return ""

@@ -215,3 +215,53 @@ func TestBrokenEditKeepsTheGuestAndShowsTheError(t *testing.T) {
 		t.Fatal(fmt.Sprint("stop sequence did not advance: ", again.Seq))
 	}
 }
+
+// TestList resolves gdb `list` arguments on a real guest: the selected
+// frame, a function, FILE:LINE (even a line without code), a layer's file
+// the symbols name, and the errors.
+func TestList(t *testing.T) {
+	dir := testenv.CopyApp(t, "../testdata/guests/calls")
+	h := start(t, Config{Dir: dir, NoWatch: true, Breakpoints: []string{"measure_all"}})
+	s := h.stop("breakpoint at measure_all")
+	list := func(spec string) LocationEvent {
+		t.Helper()
+		h.s.Send(List{Spec: spec})
+		return h.until("list "+spec, 30*time.Second, func(e Event) bool { _, ok := e.(LocationEvent); return ok }).(LocationEvent)
+	}
+	main := filepath.Join(dir, "main.c")
+	src, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(src), "\n")
+	check := func(ev LocationEvent, file string, line int) {
+		t.Helper()
+		if ev.Err != "" || filepath.Base(ev.File) != filepath.Base(file) || ev.Line != line {
+			t.Fatalf("list %q = %s:%d (err %q), want %s:%d", ev.Spec, ev.File, ev.Line, ev.Err, file, line)
+		}
+		from := max(line-5, 1)
+		if len(ev.Listing) == 0 || ev.Listing[0] != fmt.Sprintf("%d\t%s", from, lines[from-1]) {
+			t.Fatalf("list %q listing starts %q, want line %d of %s", ev.Spec, ev.Listing, from, file)
+		}
+	}
+	check(list(""), main, top(s).Line)
+	check(list("measure"), main, 12) // where `break measure` stops: after the prologue
+	check(list("main.c:3"), main, 3) // a comment line: no code
+	check(list(fmt.Sprintf("*%#x", top(s).PC)), main, top(s).Line)
+	if ev := list("printf.c"); ev.Err != "" || filepath.Base(ev.File) != "printf.c" || ev.Line != 1 || len(ev.Listing) != 10 {
+		t.Fatalf("list printf.c = %+v", ev)
+	}
+	// an assembly label of arch/x86_64 (assembled with line information)
+	if ev := list("common64"); ev.Err != "" || filepath.Base(ev.File) != "boot.S" || ev.Line < 1 {
+		t.Fatalf("list common64 = %+v, want a line of boot.S", ev)
+	}
+	if ev := list("no_such_function"); ev.Err == "" {
+		t.Fatalf("list no_such_function = %+v, want an error", ev)
+	}
+	if ev := list("main.c:99999"); !strings.Contains(ev.Err, "out of range") {
+		t.Fatalf("list main.c:99999 = %+v, want out of range", ev)
+	}
+	if got := PlainLine(list("measure"), false); !strings.Contains(got, "12\t") {
+		t.Fatalf("plain listing:\n%s", got)
+	}
+}

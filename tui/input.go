@@ -115,8 +115,6 @@ func (m *Model) execute(c session.Command, echo string) tea.Cmd {
 		m.setFocus(paneLayers)
 		m.cmdFocus = true // keep typing
 		m.send(c)
-	case session.LoadSource:
-		return m.src.Update(JumpMsg{File: c.File, Line: 1})
 	case session.Disassemble:
 		m.src.ShowAsm()
 	default:

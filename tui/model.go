@@ -194,6 +194,18 @@ func (m *Model) handle(ev session.Event) {
 		if ev.Problem != "" {
 			m.reveal(paneLayers)
 		}
+	case session.LocationEvent:
+		if ev.Err != "" {
+			m.msgs.add(1, ev.Err)
+			return
+		}
+		if m.cmdFocus { // typed `list`: show it, keep typing
+			m.show(paneSource)
+		} else { // enter in the Profile pane: go there
+			m.setFocus(paneSource)
+		}
+		m.src.Update(JumpMsg{File: ev.File, Line: ev.Line})
+		return
 	}
 	for _, p := range m.panes {
 		p.Update(ev)

@@ -155,11 +155,18 @@ func TestCommandLine(t *testing.T) {
 	if !m.src.asm {
 		t.Error("disassemble should switch the source pane to assembly")
 	}
-	typeLine(m, b, "list /src/lib/printf.c")
+	typeLine(m, b, "list printf")
 	keys(m, b, "enter")
-	if got := b.last(); got != (session.LoadSource{File: "/src/lib/printf.c"}) || m.src.asm {
-		t.Errorf("list sent %#v (asm %v)", got, m.src.asm)
+	if got := b.last(); got != (session.List{Spec: "printf"}) {
+		t.Errorf("list sent %#v", got)
 	}
+	// the session's answer shows the place in the source pane
+	drive(m, b, session.LocationEvent{Spec: "printf", File: "/src/lib/printf.c", Line: 40})
+	if got := b.last(); got != (session.LoadSource{File: "/src/lib/printf.c"}) || m.src.asm || m.src.file != "/src/lib/printf.c" || !m.cmdFocus {
+		t.Errorf("a LocationEvent sent %#v (asm %v, file %q, command line focused %v)", got, m.src.asm, m.src.file, m.cmdFocus)
+	}
+	drive(m, b, session.LocationEvent{Spec: "nope", Err: "list nope: no such function or source file"})
+	mustContain(t, m.View(), "no such function")
 	typeLine(m, b, "layers")
 	keys(m, b, "enter")
 	if m.focus != paneLayers {
@@ -264,6 +271,8 @@ func TestOddEventsDoNotPanic(t *testing.T) {
 			session.StopEvent{Snap: session.Snapshot{Selected: -1, Frames: fixtureFrames()}},
 			session.FrameEvent{Index: 99},
 			session.SourceEvent{File: helloPath},
+			session.LocationEvent{},
+			session.LocationEvent{File: helloPath, Line: -3},
 			session.DisasmEvent{},
 			session.MemoryEvent{Data: []byte{1, 2, 3}, Prev: []byte{1}},
 			session.MemoryEvent{},

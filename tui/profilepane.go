@@ -20,7 +20,8 @@ const DefaultProfileHz = 250
 // ProfilePane is the Profile view: `r` samples the running guest for a few
 // seconds (session.Profile) and the pane shows the top functions by self
 // samples with their self and total shares as the snapshots arrive
-// (session.ProfileEvent).
+// (session.ProfileEvent); enter shows the function under the cursor in
+// the Source pane.
 type ProfilePane struct {
 	Common
 	last    session.ProfileEvent
@@ -63,7 +64,7 @@ func (p *ProfilePane) Capturing() bool { return false }
 
 // ShortHelp implements help.KeyMap.
 func (p *ProfilePane) ShortHelp() []key.Binding {
-	return []key.Binding{p.Keys.Profile, p.Keys.ProfileLonger, p.Keys.ProfileShorter, p.Keys.Up, p.Keys.Down}
+	return []key.Binding{p.Keys.Profile, p.Keys.ProfileLonger, p.Keys.ProfileShorter, p.Keys.Up, p.Keys.Down, p.Keys.Enter}
 }
 
 // FullHelp implements help.KeyMap.
@@ -98,6 +99,12 @@ func (p *ProfilePane) Update(msg tea.Msg) tea.Cmd {
 			p.length = min(p.length+1, len(profileLengths)-1)
 		case is(msg, p.Keys.ProfileShorter):
 			p.length = max(p.length-1, 0)
+		case is(msg, p.Keys.Enter):
+			// The function under the cursor in the Source pane: the
+			// session resolves it as `list FUNCTION` (a LocationEvent).
+			if p.list.cursor < len(p.last.Top) {
+				p.send(session.List{Spec: p.last.Top[p.list.cursor].Name})
+			}
 		default:
 			p.list.nav(p.Keys, msg)
 		}

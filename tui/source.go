@@ -42,6 +42,7 @@ type SourcePane struct {
 	errs    map[string]string
 	pending map[string]bool
 	file    string
+	want    int // the line to centre once file's text arrives (0: none)
 	exec    location
 	bps     []session.Breakpoint
 	asm     bool
@@ -132,11 +133,15 @@ func (p *SourcePane) Update(msg tea.Msg) tea.Cmd {
 		}
 		if msg.File == p.file {
 			p.list.set(p.rowCount(), p.Height)
-			if p.exec.ok && sameFile(p.exec.file, p.file) && !p.asm {
+			switch {
+			case p.want > 0 && !p.asm:
+				p.list.center(p.want - 1)
+			case p.exec.ok && sameFile(p.exec.file, p.file) && !p.asm:
 				p.list.center(p.exec.line - 1)
-			} else if p.list.cursor > 0 {
+			case p.list.cursor > 0:
 				p.list.center(p.list.cursor)
 			}
+			p.want = 0
 		}
 		if p.asm {
 			p.buildRows()
@@ -217,11 +222,14 @@ func (p *SourcePane) follow(f session.Frame) {
 
 // show displays file with line under the cursor, loading the file if needed.
 func (p *SourcePane) show(file string, line int) {
-	p.file = file
-	if _, ok := p.files[file]; !ok && !p.pending[file] {
-		p.pending[file] = true
-		delete(p.errs, file)
-		p.send(session.LoadSource{File: file})
+	p.file, p.want = file, 0
+	if _, ok := p.files[file]; !ok {
+		p.want = line
+		if !p.pending[file] {
+			p.pending[file] = true
+			delete(p.errs, file)
+			p.send(session.LoadSource{File: file})
+		}
 	}
 	if !p.asm {
 		p.list.set(p.rowCount(), p.Height)

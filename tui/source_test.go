@@ -201,3 +201,19 @@ func TestSourceReloadsAfterEdit(t *testing.T) {
 	feed(p, session.SourceEvent{File: helloPath, Lines: edited})
 	mustContain(t, p.View(), "return n * n * 1;")
 }
+
+// A jump to a file not loaded yet puts the cursor on its line once the
+// text arrives (the Profile, Trace and Build panes jump so).
+func TestSourceJumpToUnloadedFile(t *testing.T) {
+	c, rec := testCommon(60, 6)
+	p := NewSourcePane(c)
+	p.Update(JumpMsg{File: helloPath, Line: 14})
+	if got, ok := rec.last().(session.LoadSource); !ok || got.File != helloPath {
+		t.Fatalf("jump sent %#v, want LoadSource{%s}", rec.last(), helloPath)
+	}
+	feed(p, session.SourceEvent{File: helloPath, Lines: helloSource})
+	if p.list.cursor != 13 {
+		t.Fatalf("cursor on row %d after the text arrived, want 13 (line 14)", p.list.cursor)
+	}
+	mustContain(t, p.View(), "printf")
+}

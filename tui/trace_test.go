@@ -226,6 +226,12 @@ func TestProfilePaneKeys(t *testing.T) {
 	if strings.Contains(lineWith(v, "  main"), "█") {
 		t.Errorf("main has a bar at 0.3%%:\n%s", v)
 	}
+	// enter shows the function under the cursor: `list FUNCTION`
+	p.Update(press("down"))
+	p.Update(press("enter"))
+	if got := rec.last(); got != (session.List{Spec: "warm_setup"}) {
+		t.Fatalf("enter on the second row sent %#v, want List{warm_setup}", got)
+	}
 	p.Update(press("-"))
 	p.Update(press("-"))
 	p.Update(press("-"))
