@@ -27,7 +27,9 @@ func (l *loop) command(c Command) bool {
 	case Continue:
 		l.resume()
 	case Step:
-		l.stepLine(false)
+		if !l.stepIntoInline() {
+			l.stepLine(false)
+		}
 	case Next:
 		l.stepLine(true)
 	case StepInstr:

@@ -3,12 +3,15 @@ package session
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
 // At `break main` where main begins with an inlined call, gdb hides the
-// inlined frame (main at the call's line); at `break setup` on the same
-// address it shows setup inlined into main (symbols.HiddenInlineFrames).
+// inlined frame (main at the call's line) and `step` then shows it without
+// running; at `break setup` on the same address it shows setup inlined
+// into main (symbols.HiddenInlineFrames). The figures are gdb 13's on this
+// very program (0x102940 <main>, then 0x102949 <main+9> at line 9).
 func TestInlineFramesAtABreakpointAsGDB(t *testing.T) {
 	dir := t.TempDir()
 	src, err := os.ReadFile("../testdata/symbols/inline_main.c")
@@ -22,6 +25,22 @@ func TestInlineFramesAtABreakpointAsGDB(t *testing.T) {
 	s := h.stop("break main")
 	if f := top(s); f.Function != "main" || f.Inlined || f.Line != 14 {
 		t.Fatalf("break main: frame #0 %+v, want main (not the inlined setup) at line 14", f)
+	}
+	if !strings.Contains(s.Detail, "main at ") || !strings.HasSuffix(s.Detail, "main.c:14") {
+		t.Fatalf("break main: detail %q, want the shown frame (main at main.c:14)", s.Detail)
+	}
+	// gdb's `step` there enters the inlined setup without running: same
+	// pc, setup at line 8 inlined into main; the next step runs to line 9
+	pc := s.PC
+	h.s.Send(Step{})
+	s = h.stop("step into the inlined setup")
+	if len(s.Frames) < 2 || s.PC != pc || top(s).Function != "setup" || !top(s).Inlined || top(s).Line != 8 || s.Frames[1].Function != "main" {
+		t.Fatalf("step at a hidden inline frame: pc %#x (was %#x), frames %+v; want setup at line 8 inlined into main, pc unchanged", s.PC, pc, s.Frames)
+	}
+	h.s.Send(Step{})
+	s = h.stop("step in setup")
+	if top(s).Function != "setup" || top(s).Line != 9 || s.PC == pc {
+		t.Fatalf("second step: pc %#x, frames %+v; want setup at line 9", s.PC, s.Frames)
 	}
 	// the same address by another name: only setup's breakpoint, from a fresh boot
 	h.s.Send(Delete{})

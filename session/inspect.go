@@ -24,6 +24,7 @@ type stopState struct {
 	frames   []Frame
 	refs     []frameRef
 	selected int
+	hide     int // inline frames at the pc not shown (gdb's skipped frames)
 }
 
 // machineMem reads guest virtual memory through the machine.
@@ -129,7 +130,24 @@ func (l *loop) frameVars(st *stopState, i int) []Var {
 }
 
 // reportStop builds the snapshot of a stop and publishes it.
-func (l *loop) reportStop(st guest.Stop, detail string) {
+func (l *loop) reportStop(st guest.Stop, detail string) { l.report(st, detail, -1) }
+
+// stepIntoInline is gdb's `step` at a stop that hides inline frames
+// (gdb's infrun.c, step_into_inline_frame): the next hidden frame is shown
+// and reported as a step's stop without running the guest. It reports
+// whether there was one.
+func (l *loop) stepIntoInline() bool {
+	st := l.stop
+	if st == nil || st.hide == 0 || l.m == nil || l.m.State() != guest.Stopped {
+		return false
+	}
+	l.report(guest.Stop{Reason: guest.StopStep, PC: st.regs.RIP, Regs: st.regs}, "", st.hide-1)
+	return true
+}
+
+// report is reportStop with hide inline frames hidden (-1: as gdb would
+// at this stop, hiddenInline).
+func (l *loop) report(st guest.Stop, detail string, hide int) {
 	regs := st.Regs
 	if regs.RIP == 0 && st.PC == 0 || st.Reason == guest.StopEntry {
 		r, err := l.m.Regs(st.CPU)
@@ -141,10 +159,22 @@ func (l *loop) reportStop(st guest.Stop, detail string) {
 		st.PC = regs.RIP
 	}
 	l.seq++
-	s := &stopState{seq: l.seq, reason: st.Reason, regs: regs}
-	s.bt, s.frames, s.refs = l.unwind(&regs, machineMem{l.m}, l.hiddenInline(st))
+	if hide < 0 {
+		hide = l.hiddenInline(st)
+	}
+	s := &stopState{seq: l.seq, reason: st.Reason, regs: regs, hide: hide}
+	s.bt, s.frames, s.refs = l.unwind(&regs, machineMem{l.m}, hide)
 	l.stop = s
 	l.mem.newStop()
+	// the place as shown: frame 0 (which may be a caller of hidden inline frames)
+	where := l.describe(st.PC)
+	if len(s.frames) > 0 && s.frames[0].Function != "" {
+		f := s.frames[0]
+		where = f.Function
+		if f.File != "" && f.Line > 0 {
+			where += fmt.Sprintf(" at %s:%d", shortPath(f.File), f.Line)
+		}
+	}
 
 	switch st.Reason {
 	case guest.StopBreakpoint, guest.StopHWBreakpoint:
@@ -158,7 +188,7 @@ func (l *loop) reportStop(st guest.Stop, detail string) {
 			if bp.Temporary {
 				word = "Temporary breakpoint"
 			}
-			detail = fmt.Sprintf("%s %d, %s", word, bp.ID, l.describe(st.PC))
+			detail = fmt.Sprintf("%s %d, %s", word, bp.ID, where)
 			for _, h := range hits {
 				if h.Temporary {
 					l.deleteBreakpoint(h.ID)
@@ -167,7 +197,7 @@ func (l *loop) reportStop(st guest.Stop, detail string) {
 			l.emitBreakpoints()
 		}
 	case guest.StopWatchpoint:
-		generic := fmt.Sprintf("%s on %#x, %s", st.Watch, st.Addr, l.describe(st.PC))
+		generic := fmt.Sprintf("%s on %#x, %s", st.Watch, st.Addr, where)
 		for _, bp := range l.bps.list {
 			if bp.Kind.IsWatch() && len(bp.Addrs) > 0 && bp.Addrs[0] <= st.Addr && st.Addr < bp.Addrs[0]+uint64(max(bp.size, 1)) {
 				bp.Hits++
@@ -179,10 +209,10 @@ func (l *loop) reportStop(st guest.Stop, detail string) {
 		}
 		l.emitBreakpoints()
 	case guest.StopTrap:
-		detail = "trap (the guest's own breakpoint instruction), " + l.describe(st.PC)
+		detail = "trap (the guest's own breakpoint instruction), " + where
 	}
 	if detail == "" {
-		detail = l.describe(st.PC)
+		detail = where
 	}
 	snap := Snapshot{
 		Seq: s.seq, Reason: st.Reason, Detail: detail, CPU: st.CPU, PC: st.PC,
