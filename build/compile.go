@@ -52,7 +52,8 @@ func plan(app *App, res *Resolution, tc *toolchain, opt string) ([]*unit, error)
 	}
 	for _, l := range res.Layers {
 		for _, s := range l.Sources {
-			if err := add(l.Name, filepath.Join(l.Dir, filepath.FromSlash(s)), l.CFlags); err != nil {
+			flags := append(append([]string{}, l.CFlags...), m.LayerCFlags[l.Name]...)
+			if err := add(l.Name, filepath.Join(l.Dir, filepath.FromSlash(s)), flags); err != nil {
 				return nil, err
 			}
 		}

@@ -210,17 +210,20 @@ func (d *decoder) typed(f field, t OptionType, what string) any {
 
 // AppManifest is a parsed ukw.yaml (docs/manifests.md).
 type AppManifest struct {
-	Name       string          `json:"name"`
-	Layers     []string        `json:"layers,omitempty"`
-	Sources    []string        `json:"sources,omitempty"`
-	Includes   []string        `json:"includes,omitempty"`
-	CFlags     []string        `json:"cflags,omitempty"`
-	Opt        string          `json:"opt,omitempty"`
-	Cmdline    string          `json:"cmdline"`
-	MemoryMiB  int             `json:"memory"`
-	Options    []OptionSetting `json:"options,omitempty"`
-	LayerPaths []string        `json:"layer_paths,omitempty"`
-	External   *External       `json:"external,omitempty"`
+	Name     string   `json:"name"`
+	Layers   []string `json:"layers,omitempty"`
+	Sources  []string `json:"sources,omitempty"`
+	Includes []string `json:"includes,omitempty"`
+	CFlags   []string `json:"cflags,omitempty"`
+	// LayerCFlags adds flags to one layer's sources in this app only
+	// (e.g. lib/nolibc: [-finstrument-functions] to trace libc calls).
+	LayerCFlags map[string][]string `json:"layer_cflags,omitempty"`
+	Opt         string              `json:"opt,omitempty"`
+	Cmdline     string              `json:"cmdline"`
+	MemoryMiB   int                 `json:"memory"`
+	Options     []OptionSetting     `json:"options,omitempty"`
+	LayerPaths  []string            `json:"layer_paths,omitempty"`
+	External    *External           `json:"external,omitempty"`
 
 	// File is the manifest's path as shown in messages; Lines maps keys
 	// ("layers", "layers.2", "options.lib/panic.x") to lines.
@@ -245,9 +248,9 @@ type External struct {
 	Watch  []string `json:"watch,omitempty"`
 }
 
-var appKeys = []string{"name", "layers", "sources", "includes", "cflags", "opt", "cmdline", "memory", "options", "layer_paths", "external"}
+var appKeys = []string{"name", "layers", "sources", "includes", "cflags", "layer_cflags", "opt", "cmdline", "memory", "options", "layer_paths", "external"}
 var externalKeys = []string{"build", "kernel", "debug", "watch"}
-var nativeOnly = []string{"layers", "sources", "includes", "cflags", "opt", "options"}
+var nativeOnly = []string{"layers", "sources", "includes", "cflags", "layer_cflags", "opt", "options"}
 
 var appNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 
@@ -276,6 +279,8 @@ func ParseAppManifest(file string, data []byte) (*AppManifest, error) {
 			m.Includes = d.strList(f)
 		case "cflags":
 			m.CFlags = d.strList(f)
+		case "layer_cflags":
+			m.LayerCFlags = d.layerCFlags(f, m.Lines)
 		case "opt":
 			m.Opt = d.str(f)
 		case "cmdline":
@@ -364,6 +369,24 @@ func (d *decoder) optionSettings(f field, lines map[string]int) []OptionSetting 
 			continue
 		}
 		out = append(out, OptionSetting{Layer: of.key[:i], Option: of.key[i+1:], Value: of.value.Value, Tag: of.value.Tag, Line: of.keyN.Line})
+	}
+	return out
+}
+
+// layerCFlags parses `layer_cflags: {LAYER: [FLAG...]}`; each layer's line
+// is kept as "layer_cflags.LAYER".
+func (d *decoder) layerCFlags(f field, lines map[string]int) map[string][]string {
+	if f.value == nil || f.value.Kind != yaml.MappingNode {
+		if f.value != nil && f.value.Tag == "!!null" {
+			return nil
+		}
+		d.errorf(f.keyN, "for example layer_cflags: {lib/nolibc: [-finstrument-functions]}", "layer_cflags must be a mapping of layer names to flag lists")
+		return nil
+	}
+	out := map[string][]string{}
+	for _, lf := range d.fields(f.value, "layer_cflags", nil) {
+		lines["layer_cflags."+lf.key] = lf.keyN.Line
+		out[lf.key] = d.strList(lf)
 	}
 	return out
 }

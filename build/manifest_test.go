@@ -55,6 +55,9 @@ func TestManifestErrorsHaveLines(t *testing.T) {
 		{"external mix", "name: a\nexternal:\n  build: make\n  kernel: k\nsources: [a.c]\n", `ukw.yaml:5: sources is not allowed in an external app (remove it: the external build command decides)`, false},
 		{"external missing", "name: a\nexternal:\n  build: make\n", `ukw.yaml:2: external: missing kernel path`, false},
 		{"option key", "name: a\nlayers: [x]\noptions:\n  heap: 3\n", `ukw.yaml:4: option "heap" must be written layer.option (for example lib/alloc-bump.heap_kib: 2048)`, false},
+		{"layer_cflags list", "name: a\nlayers: [x]\nlayer_cflags: [-O2]\n", `ukw.yaml:3: layer_cflags must be a mapping of layer names to flag lists (for example layer_cflags: {lib/nolibc: [-finstrument-functions]})`, false},
+		{"layer_cflags value", "name: a\nlayers: [x]\nlayer_cflags:\n  lib/nolibc: -O2\n", `ukw.yaml:4: lib/nolibc must be a list of strings (write [a, b] or one "- item" per line)`, false},
+		{"external layer_cflags", "name: a\nexternal:\n  build: make\n  kernel: k\nlayer_cflags: {lib/x: [-g]}\n", `ukw.yaml:5: layer_cflags is not allowed in an external app (remove it: the external build command decides)`, false},
 		{"no name", "layers: [x]\n", `ukw.yaml:1: missing required key "name"`, false},
 		{"not a map", "- a\n- b\n", `ukw.yaml:1: a manifest must be a mapping of keys to values`, false},
 		{"empty", "", `ukw.yaml: empty manifest`, false},
@@ -116,7 +119,7 @@ func FuzzParseManifest(f *testing.F) {
 		"name: lib/x\nprovides: [a]\noptions:\n  n: {type: int, default: 3}\n",
 		"a: &x [1, 2]\nb: *x\n",
 		"name: [\n", "- 1\n", "", "~", "name: !!binary aGk=\n", "options:\n  a.b: {x: 1}\n",
-		"name: a\nlayers: [x]\nmemory: 0x7fffffffffffffff\n",
+		"name: a\nlayers: [x]\nmemory: 0x7fffffffffffffff\n", "name: a\nlayers: [x]\nlayer_cflags: {x: [-g], y: ~}\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -131,4 +134,17 @@ func FuzzParseManifest(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseLayerCFlags(t *testing.T) {
+	m, err := ParseAppManifest("ukw.yaml", []byte("name: a\nlayers: [lib/nolibc]\nlayer_cflags:\n  lib/nolibc: [-finstrument-functions, -O1]\n  plat/kvm:\n    - -g3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.LayerCFlags; len(got) != 2 || strings.Join(got["lib/nolibc"], " ") != "-finstrument-functions -O1" || strings.Join(got["plat/kvm"], " ") != "-g3" {
+		t.Fatalf("layer_cflags %v", got)
+	}
+	if m.Lines["layer_cflags.lib/nolibc"] != 4 || m.Lines["layer_cflags.plat/kvm"] != 5 {
+		t.Fatalf("lines %v", m.Lines)
+	}
 }

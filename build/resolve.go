@@ -143,6 +143,9 @@ func Resolve(cat *Catalog, app *AppManifest) (*Resolution, error) {
 			Msg: fmt.Sprintf("exactly one selected layer must have a linker script (ldscript), found %d", len(scripts)), Hint: hint}
 	}
 
+	if err := checkLayerCFlags(order, app); err != nil {
+		return nil, err
+	}
 	defs, err := optionDefines(order, app)
 	if err != nil {
 		return nil, err
@@ -197,6 +200,28 @@ func topoOrder(sel []*Layer, edges map[string][]string) ([]*Layer, []string) {
 		}
 	}
 	return order, nil
+}
+
+// checkLayerCFlags makes sure every layer the app adds flags for is built.
+func checkLayerCFlags(order []*Layer, app *AppManifest) error {
+	inBuild := map[string]bool{}
+	for _, l := range order {
+		inBuild[l.Name] = true
+	}
+	var names []string
+	for name := range app.LayerCFlags {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var errs ErrorList
+	for _, name := range names {
+		if !inBuild[name] {
+			errs = append(errs, &Error{File: app.File, Line: app.Lines["layer_cflags."+name],
+				Msg:  fmt.Sprintf("layer_cflags names layer %s, which is not in this build", name),
+				Hint: "add the layer to layers or remove its flags"})
+		}
+	}
+	return errs.err()
 }
 
 // optionDefines types the app's option settings against the layers'

@@ -117,11 +117,18 @@ func TestResolveErrors(t *testing.T) {
 		{"option layer", []string{"arch/x", "plat/p"},
 			[]OptionSetting{{Layer: "lib/c", Option: "n", Value: "1", Tag: "!!int", Line: 8}},
 			`ukw.yaml:8: option lib/c.n is for layer lib/c, which is not in layers (add the layer or remove the option)`},
+		{"layer_cflags layer", []string{"arch/x", "plat/p"},
+			nil,
+			`ukw.yaml:9: layer_cflags names layer lib/c, which is not in this build (add the layer to layers or remove its flags)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			app := testApp(t, c.layers...)
 			app.Options = c.opts
+			if c.name == "layer_cflags layer" {
+				app.LayerCFlags = map[string][]string{"lib/c": {"-O0"}}
+				app.Lines["layer_cflags.lib/c"] = 9
+			}
 			_, err := Resolve(cat, app)
 			if err == nil {
 				t.Fatalf("no error, want %s", c.want)

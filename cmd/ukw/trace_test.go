@@ -373,6 +373,44 @@ int counter_run(int n)
 	}
 }
 
+// TestTraceCatalogLayerFromTheApp instruments a catalog layer (lib/nolibc)
+// for one app through its ukw.yaml (layer_cflags), not the app itself:
+// the libc calls main makes are the roots of the call tree.
+func TestTraceCatalogLayerFromTheApp(t *testing.T) {
+	testenv.KVM(t)
+	testenv.Tool(t, "gcc", "ld", "objcopy")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ukw.yaml"), []byte(`name: tracelibc
+layers: [arch/x86_64, plat/kvm, lib/nolibc, lib/alloc-bump, lib/panic, lib/trace, lib/ftrace]
+sources: [main.c]
+layer_cflags:
+  lib/nolibc: [-finstrument-functions]
+opt: "0"
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.c"), []byte(`#include <stdio.h>
+#include <string.h>
+int main(void)
+{
+	char buf[16] = "abc";
+	size_t n = 0;
+	for (int i = 0; i < 3; i++)
+		n += strlen(buf);
+	printf("tracelibc %d\n", (int)n);
+	return 0;
+}
+`), 0o644)
+	j := runTrace(t, dir)
+	roots := map[string]int{}
+	for _, n := range j.Tree {
+		roots[n.Func] = n.Calls
+	}
+	if roots["strlen"] != 3 || roots["printf"] != 1 || roots["main"] != 0 {
+		var b strings.Builder
+		shapeOf(j.Tree, 0, &b)
+		t.Fatalf("roots %v, want strlen 3 and printf 1 (main not instrumented); tree:\n%s", roots, b.String())
+	}
+}
+
 // copyGuest copies testdata/guests/NAME to a temporary directory: test
 // binaries run in parallel, and two builds of one directory would race.
 func copyGuest(t *testing.T, name string) string {
