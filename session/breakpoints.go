@@ -20,6 +20,14 @@ type bpt struct {
 	// single-steps the guest and compares old, the last value seen.
 	soft bool
 	old  []byte
+	// value marks a software watchpoint on an expression with a value but
+	// no memory (a variable in a register, `a + b`): it compares oldText,
+	// the value as print shows it, in the frame whose CFA is scopeCFA (0:
+	// the expression needs no frame) and ends when that frame returns.
+	value    bool
+	oldText  string
+	scopeCFA uint64
+	scopeFn  string
 	// locs are where Spec resolved in the current image (symbols'
 	// view: function, file:line), one per address.
 	locs []symbols.BreakLoc
@@ -129,9 +137,12 @@ func (bp *bpt) keys() []slotKey {
 func (l *loop) resolve(bp *bpt) {
 	bp.Addrs, bp.Where, bp.Err = nil, "", ""
 	if bp.Kind.IsWatch() {
+		bp.value = false
 		addr, size, where, err := l.watchTarget(bp.Spec)
 		if err != nil {
-			bp.Err = err.Error()
+			if bp.Kind != guest.WatchWrite || !l.valueWatch(bp) {
+				bp.Err = err.Error()
+			}
 			return
 		}
 		bp.Addrs, bp.size, bp.Where = []uint64{addr}, size, where
@@ -161,7 +172,7 @@ func (l *loop) resolve(bp *bpt) {
 func (l *loop) applyBreakpoints() {
 	for _, bp := range l.bps.list {
 		l.resolve(bp)
-		bp.soft = false
+		bp.soft = bp.value
 		if !bp.Enabled {
 			continue
 		}
@@ -297,6 +308,8 @@ func (l *loop) addBreakpoint(spec string, kind guest.BreakKind, temp bool) {
 	switch {
 	case bp.Err != "":
 		l.s.outf("%s %d (%s) pending: %s", word, bp.ID, spec, bp.Err)
+	case bp.value:
+		l.s.outf("%s %d: %s", word, bp.ID, bp.Where)
 	default:
 		l.s.outf("%s %d at %#x: %s", word, bp.ID, bp.Addrs[0], bp.Where)
 	}
@@ -348,6 +361,9 @@ func (l *loop) infoBreakpoints() string {
 			enb = "n"
 		}
 		addr := "<PENDING>"
+		if bp.value {
+			addr = "<value>"
+		}
 		if len(bp.Addrs) > 0 {
 			addr = fmt.Sprintf("0x%016x", bp.Addrs[0])
 		}

@@ -12,7 +12,8 @@ import (
 // nexti/ni, finish/fin, interrupt, print/p, x/FMT, watch/rwatch/awatch,
 // frame/f, up, down, profile [DURATION|stop], backtrace/bt, info, layers, layer, rebuild, reboot, quit/q.
 func ParseCommand(line string) (Command, error) {
-	line = strings.TrimSpace(line)
+	// a leading ':' is the TUI's (and vim's) command key typed once too often
+	line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), ":"))
 	if line == "" {
 		return nil, fmt.Errorf("empty command")
 	}
@@ -141,7 +142,7 @@ func ParseCommand(line string) (Command, error) {
 	case "quit", "q", "exit":
 		return noArg(Quit{})
 	}
-	return nil, fmt.Errorf("unknown command %q (try: break, continue, step, next, finish, print, x, watch, frame, layers, rebuild, reboot, quit)", verb)
+	return nil, fmt.Errorf("unknown command %q (try: break, continue, step, next, finish, print, x, watch, frame, list, bt, info, layers, rebuild, reboot, quit)", verb)
 }
 
 func parseBreak(verb, arg string, b Break) (Command, error) {

@@ -33,6 +33,8 @@ func TestParseCommand(t *testing.T) {
 		"list main.c:12":   List{Spec: "main.c:12"},
 		"l measure":        List{Spec: "measure"},
 		"list":             List{},
+		":list main":       List{Spec: "main"},
+		" : c":             Continue{},
 		"layer lib/trace":  ToggleLayer{Name: "lib/trace"},
 		"rebuild":          Rebuild{},
 		"profile":          Profile{},

@@ -13,6 +13,10 @@ import (
 // what gdb does in that case — it single-steps the guest and compares the
 // watched bytes after every instruction. That is slow (one vCPU exit per
 // instruction), so a message says so; only writes can be seen this way.
+// The same goal watches expressions that have a value but no memory
+// (value watchpoints: a variable kept in a register at -O2, `a + b`),
+// evaluated after every instruction in the frame they were set in, as gdb
+// does; such a watchpoint is deleted when its frame returns.
 
 // maxSoftWatchSteps bounds one continue under software watchpoints.
 const maxSoftWatchSteps = 2_000_000
@@ -20,7 +24,7 @@ const maxSoftWatchSteps = 2_000_000
 // hasSoftWatch reports whether an enabled software watchpoint exists.
 func (b *breakpoints) hasSoftWatch() bool {
 	for _, bp := range b.list {
-		if bp.Enabled && bp.soft && len(bp.Addrs) > 0 {
+		if bp.Enabled && bp.soft && (len(bp.Addrs) > 0 || bp.value) {
 			return true
 		}
 	}
@@ -44,6 +48,58 @@ func (l *loop) watchedBytes(bp *bpt) []byte {
 	return b
 }
 
+// valueWatch makes bp a value watchpoint when its expression evaluates
+// (in the selected frame) but is not in memory. It reports whether it did.
+func (l *loop) valueWatch(bp *bpt) bool {
+	if l.sym == nil || l.stop == nil {
+		return false
+	}
+	v, err := l.eval(bp.Spec)
+	if err != nil || v.Text == "" {
+		return false
+	}
+	bp.value, bp.soft, bp.oldText, bp.scopeCFA, bp.scopeFn = true, true, v.Text, 0, ""
+	bp.Where = fmt.Sprintf("%s (value %s, compared after every instruction)", bp.Spec, v.Text)
+	if _, err := l.sym.Eval(bp.Spec, nil, 0, 0, l.memReader()); err != nil {
+		// it needs a frame: the selected one, for as long as it lives
+		st := l.stop
+		if st.selected < len(st.refs) && st.refs[st.selected].phys < len(st.bt.Frames) {
+			bp.scopeCFA = st.bt.Frames[st.refs[st.selected].phys].CFA
+			bp.scopeFn = st.frames[st.selected].Function
+			bp.Where = fmt.Sprintf("%s (value %s in %s's frame, compared after every instruction)", bp.Spec, v.Text, bp.scopeFn)
+		}
+	}
+	return true
+}
+
+// valueNow evaluates a value watchpoint at registers r; gone reports that
+// its frame has returned.
+func (l *loop) valueNow(bp *bpt, r *guest.Regs) (text string, gone bool) {
+	mem := machineMem{l.m}
+	if bp.scopeCFA == 0 {
+		v, err := l.sym.Eval(bp.Spec, nil, 0, 0, mem)
+		if err != nil {
+			return bp.oldText, false
+		}
+		return v.Text, false
+	}
+	bt := l.sym.Unwind(dwarfRegs(r), mem)
+	for i, f := range bt.Frames {
+		if f.CFA != bp.scopeCFA {
+			continue
+		}
+		v, err := l.sym.Eval(bp.Spec, bt.Frames, i, 0, mem)
+		if err != nil {
+			return bp.oldText, false
+		}
+		return v.Text, false
+	}
+	// Not found while the frame lives (an unwind that stopped short): keep
+	// the old value. The frame has returned once rsp is back at its CFA
+	// (the caller's rsp before the call).
+	return bp.oldText, r.RSP >= bp.scopeCFA
+}
+
 // softWatchGoal runs the guest one instruction at a time.
 type softWatchGoal struct {
 	steps int
@@ -65,6 +121,27 @@ func (g *softWatchGoal) stopped(l *loop, st guest.Stop) bool {
 		return true // a breakpoint, an interrupt, a trap: report it
 	}
 	g.steps++
+	for _, bp := range l.bps.list {
+		if !bp.Enabled || !bp.value {
+			continue
+		}
+		now, gone := l.valueNow(bp, &st.Regs)
+		switch {
+		case gone:
+			l.deleteBreakpoint(bp.ID)
+			l.reportStop(st, fmt.Sprintf("Watchpoint %d deleted because the program has left the block in\nwhich its expression is valid.\n%s", bp.ID, l.describe(st.PC)))
+		case now != bp.oldText:
+			bp.Hits++
+			detail := fmt.Sprintf("Software watchpoint %d: %s\nOld value = %s\nNew value = %s\n%s", bp.ID, bp.Spec, bp.oldText, now, l.describe(st.PC))
+			bp.oldText = now
+			st.Reason, st.Watch = guest.StopWatchpoint, guest.WatchWrite
+			l.reportStop(st, detail)
+		default:
+			continue
+		}
+		l.goal = nil
+		return false
+	}
 	for _, bp := range l.bps.list {
 		if !bp.Enabled || !bp.soft || len(bp.Addrs) == 0 {
 			continue

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +71,71 @@ func TestSoftwareWatchpointOnABackendWithout(t *testing.T) {
 	if !strings.Contains(s.Detail, "Software watchpoint 2: visits") || !strings.Contains(s.Detail, "Old value = 0") ||
 		!strings.Contains(s.Detail, "New value = 1") || top(s).Function != "manhattan" {
 		t.Fatalf("watchpoint stop: %q at %+v", s.Detail, top(s))
+	}
+}
+
+// A watch on a variable that -O2 keeps in a register is a value
+// watchpoint, as in gdb: the session single-steps, compares the value in
+// the frame it was set in, stops at each change and deletes it when that
+// frame returns.
+func TestValueWatchpointOnARegisterVariable(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ukw.yaml"), []byte("name: regwatch\nlayers: [arch/x86_64, plat/kvm, lib/nolibc, lib/alloc-bump, lib/panic]\nsources: [main.c]\nopt: \"2\"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.c"), []byte(`#include <stdio.h>
+int data[4] = {3, 5, 7, 11};
+__attribute__((noipa)) static int sum(int n)
+{
+	int total = 0;
+	for (int i = 0; i < n; i++)
+		total += data[i];
+	return total;
+}
+int main(void)
+{
+	int r = sum(4);
+	printf("sum %d\n", r);
+	return r == 26 ? 0 : 1;
+}
+`), 0o644)
+	h := start(t, Config{Dir: dir, NoWatch: true, Breakpoints: []string{"sum"}})
+	h.stop("break sum")
+	h.s.Send(Watch{Expr: "total", Kind: 2})
+	if out := h.output("watch answer"); !strings.HasPrefix(out.Text, "Software watchpoint 2: total (value") || !strings.Contains(out.Text, "sum's frame") {
+		t.Fatalf("watch total answered %q, want a value watchpoint in sum's frame", out.Text)
+	}
+	var values []string
+	for i := 0; ; i++ {
+		if i == 10 {
+			t.Fatalf("no end of scope after %d stops; values %v", i, values)
+		}
+		h.s.Send(Continue{})
+		s := h.stop("value watchpoint")
+		if strings.Contains(s.Detail, "left the block") {
+			t.Logf("scope end: %q at %#x", s.Detail, s.PC)
+			if top(s).Function != "main" {
+				t.Fatalf("scope end reported in %+v", top(s))
+			}
+			break
+		}
+		_, nv, ok := strings.Cut(s.Detail, "New value = ")
+		if !ok || top(s).Function != "sum" {
+			t.Fatalf("stop %q at %+v", s.Detail, top(s))
+		}
+		nv, _, _ = strings.Cut(nv, "\n")
+		values = append(values, nv)
+	}
+	// gdb 13 on this program (set can-use-hw-watchpoints 0): 0 -> 3, 8,
+	// 15, 26, then "deleted because the program has left the block" in main
+	if got := strings.Join(values, " "); got != "3 8 15 26" {
+		t.Fatalf("total went %q, want 3 8 15 26 as gdb shows", got)
+	}
+	h.s.Send(Info{What: "breakpoints"})
+	if out := h.output("info breakpoints"); strings.Contains(out.Text, "total") {
+		t.Fatalf("the watchpoint outlived its frame:\n%s", out.Text)
+	}
+	h.s.Send(Continue{})
+	e := h.until("exit", 60*time.Second, func(e Event) bool { _, ok := e.(ExitEvent); return ok }).(ExitEvent)
+	if e.Exit.Status != 0 {
+		t.Fatalf("exit %d", e.Exit.Status)
 	}
 }

@@ -78,6 +78,8 @@ func (c *commandLine) update(msg tea.KeyMsg) (cmd session.Command, echo string, 
 		c.hist, c.draft, c.err = len(c.history), "", ""
 		c.input.SetValue("")
 		return parsed, line, nil
+	case msg.String() == ":" && c.input.Value() == "":
+		return nil, "", nil // the key that focuses the line, pressed again
 	}
 	c.err = ""
 	c.input, tc = c.input.Update(msg)

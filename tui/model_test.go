@@ -128,7 +128,11 @@ func TestCommandLine(t *testing.T) {
 		t.Errorf("inline error: %q", l)
 	}
 	keys(m, b, "ctrl+u")
-	typeLine(m, b, "p n*2")
+	// ':' pressed again on the focused, empty line is not typed
+	typeLine(m, b, ":p n*2")
+	if strings.Contains(m.View(), "(ukw) :p") {
+		t.Error("a second ':' went into the command line")
+	}
 	keys(m, b, "enter")
 	if got := b.last(); got != (session.Print{Expr: "n*2"}) {
 		t.Errorf("p sent %#v", got)
