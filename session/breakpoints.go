@@ -83,6 +83,10 @@ func (b *breakpoints) snapshot() []Breakpoint {
 	for i, bp := range b.list {
 		out[i] = bp.Breakpoint
 		out[i].Addrs = append([]uint64(nil), bp.Addrs...)
+		out[i].Lines = nil
+		for _, loc := range bp.locs {
+			out[i].Lines = append(out[i].Lines, FileLine{File: loc.File, Line: loc.Line})
+		}
 	}
 	return out
 }
@@ -135,7 +139,7 @@ func (bp *bpt) keys() []slotKey {
 
 // resolve computes bp's addresses in the current image.
 func (l *loop) resolve(bp *bpt) {
-	bp.Addrs, bp.Where, bp.Err = nil, "", ""
+	bp.Addrs, bp.Where, bp.Err, bp.locs = nil, "", "", nil
 	if bp.Kind.IsWatch() {
 		bp.value = false
 		addr, size, where, err := l.watchTarget(bp.Spec)

@@ -155,8 +155,17 @@ type Breakpoint struct {
 	Enabled   bool
 	Addrs     []uint64 // resolved in the current image; empty when pending
 	Where     string   // "main at hello.c:12"
-	Hits      int
-	Err       string // why it does not resolve (kept, retried after every rebuild)
+	// Lines are the source lines of Addrs, one per address (File "" when
+	// unknown), so that a front end marks every location.
+	Lines []FileLine
+	Hits  int
+	Err   string // why it does not resolve (kept, retried after every rebuild)
+}
+
+// FileLine is a source line: File as the symbols name it (absolute), Line from 1.
+type FileLine struct {
+	File string
+	Line int
 }
 
 // BreakpointsEvent lists every breakpoint after a change or a re-resolution.

@@ -309,7 +309,7 @@ func (p *SourcePane) BreakAtCursor() (session.Command, error) {
 			}
 			continue
 		}
-		if f, l, ok := bpLocation(b); ok && l == line && sameFile(f, file) {
+		if atLine(b, file, line) {
 			return session.Delete{ID: b.ID}, nil
 		}
 	}
@@ -326,8 +326,8 @@ func (p *SourcePane) gutter(file string, line int, addr uint64) string {
 		hit := false
 		if addr != 0 {
 			hit = slices.Contains(b.Addrs, addr)
-		} else if f, l, ok := bpLocation(b); ok {
-			hit = l == line && sameFile(f, file)
+		} else {
+			hit = atLine(b, file, line)
 		}
 		if hit {
 			if b.Enabled && len(b.Addrs) > 0 {

@@ -217,3 +217,29 @@ func TestSourceJumpToUnloadedFile(t *testing.T) {
 	}
 	mustContain(t, p.View(), "printf")
 }
+
+// Every location of a multi-location breakpoint gets its mark, from the
+// lines the session resolved (the Where text names only the first).
+func TestGutterMarksEveryLocation(t *testing.T) {
+	c, _ := testCommon(60, 6)
+	p := NewSourcePane(c)
+	p.Update(session.BreakpointsEvent{List: []session.Breakpoint{{
+		ID: 2, Spec: "strncmp", Enabled: true, Addrs: []uint64{0x101110, 0x102990},
+		Where: "strncmp at nolibc/string.c:75 (+1 more locations)",
+		Lines: []session.FileLine{{File: "/l/lib/nolibc/string.c", Line: 75}, {File: "/app/main.c", Line: 13}},
+	}}})
+	for _, c := range []struct {
+		file string
+		line int
+		want string
+	}{
+		{"/l/lib/nolibc/string.c", 75, "●"},
+		{"/app/main.c", 13, "●"},
+		{"/app/main.c", 12, " "},
+		{"/other/string.c", 75, " "},
+	} {
+		if got := p.gutter(c.file, c.line, 0); got != c.want {
+			t.Errorf("%s:%d marked %q, want %q", c.file, c.line, got, c.want)
+		}
+	}
+}

@@ -21,6 +21,21 @@ func splitFileLine(s string) (string, int, bool) {
 	return s[:i], n, true
 }
 
+// atLine reports whether breakpoint b has a location at file:line: one of
+// the lines the session resolved it to, or else the one its text names.
+func atLine(b session.Breakpoint, file string, line int) bool {
+	for _, fl := range b.Lines {
+		if fl.Line == line && sameFile(fl.File, file) {
+			return true
+		}
+	}
+	if len(b.Lines) > 0 {
+		return false
+	}
+	f, l, ok := bpLocation(b)
+	return ok && l == line && sameFile(f, file)
+}
+
 // bpLocation returns the source line a breakpoint resolved to, from its
 // Where ("main at hello.c:12", "hello.c:12") or else its Spec ("hello.c:12").
 func bpLocation(b session.Breakpoint) (string, int, bool) {
