@@ -164,8 +164,7 @@ func (l *loop) info(what string) {
 				fmt.Fprintf(&b, "(%s)\n", st.bt.Reason)
 			}
 		case "frame":
-			f := st.frames[st.selected]
-			fmt.Fprintf(&b, "#%d %s\n", f.Index, formatFrame(f))
+			b.WriteString(l.infoFrame(st))
 		default:
 			kind := VarLocal
 			if what == "args" {

@@ -265,3 +265,44 @@ func TestList(t *testing.T) {
 		t.Fatalf("plain listing:\n%s", got)
 	}
 }
+
+// TestInfoFrame: `info frame` as gdb lays it out, with the figures of the
+// stop's own frames (CFA, caller's pc, the frames around it, the args).
+func TestInfoFrame(t *testing.T) {
+	dir := testenv.CopyApp(t, "../testdata/guests/calls")
+	h := start(t, Config{Dir: dir, NoWatch: true, Breakpoints: []string{"measure"}})
+	s := h.stop("breakpoint at measure")
+	if len(s.Frames) < 3 {
+		t.Fatalf("frames %+v", s.Frames)
+	}
+	f0, f1 := s.Frames[0], s.Frames[1]
+	h.s.Send(Info{What: "frame"})
+	out := h.output("info frame").Text
+	for _, want := range []string{
+		fmt.Sprintf("Stack level 0, frame at %#x:", f0.CFA),
+		fmt.Sprintf(" rip = %#x in measure (", f0.PC),
+		fmt.Sprintf("main.c:%d); saved rip = %#x", f0.Line, f1.PC),
+		fmt.Sprintf(" called by frame at %#x", f1.CFA),
+		" source language c.",
+		" args: s=",
+		", index=0",
+		fmt.Sprintf("  rip at %#x", f0.CFA-8),
+	} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("info frame lacks %q:\n%s", want, out)
+		}
+	}
+	h.s.Send(SelectFrame{Index: 1})
+	h.until("frame 1", 30*time.Second, func(e Event) bool { _, ok := e.(FrameEvent); return ok })
+	h.s.Send(Info{What: "frame"})
+	out = h.output("info frame 1").Text
+	for _, want := range []string{
+		fmt.Sprintf("Stack level 1, frame at %#x:", f1.CFA),
+		fmt.Sprintf(" caller of frame at %#x", f0.CFA),
+		" args: n=3",
+	} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("info frame (level 1) lacks %q:\n%s", want, out)
+		}
+	}
+}
