@@ -143,6 +143,9 @@ type ExitEvent struct {
 type FaultEvent struct {
 	Fault  guest.Fault
 	Frames []Frame
+	// Vars are frame #0's arguments and locals at the fault, read from the
+	// crash record's registers and stack copy (and the ELF for globals).
+	Vars   []Var
 	Report string // the crash report as `ukw run` prints it
 }
 

@@ -262,6 +262,15 @@ func (l *loop) faultEvent(f guest.Fault) FaultEvent {
 	}
 	bt, frames, _ := l.unwind(&f.Regs, mem, 0)
 	ev.Frames = frames
+	if l.sym != nil && len(bt.Frames) > 0 {
+		params, locals, _ := l.sym.FrameVars(bt.Frames, 0, 0, mem)
+		for _, v := range params {
+			ev.Vars = append(ev.Vars, Var{Kind: VarArg, Name: v.Name, Type: v.Type, Value: v.Value, Addr: v.Addr})
+		}
+		for _, v := range locals {
+			ev.Vars = append(ev.Vars, Var{Kind: VarLocal, Name: v.Name, Type: v.Type, Value: v.Value, Addr: v.Addr})
+		}
+	}
 	if l.sym != nil {
 		c := symbols.Crash{Vector: f.Vector, ErrorCode: f.ErrorCode, CR2: f.Regs.CR2, Regs: dwarfRegs(&f.Regs),
 			RFLAGS: f.Regs.RFLAGS, Frames: bt.Frames, StopReason: bt.Reason, Summary: f.Summary(), VectorName: guest.VectorName}

@@ -306,3 +306,19 @@ func TestInfoFrame(t *testing.T) {
 		}
 	}
 }
+
+// TestFaultCarriesLocals: at a crash the session reads frame #0's
+// arguments from the crash record (store_value(slot=0x0, value=2) in
+// examples/crash, -O1) for the Locals pane.
+func TestFaultCarriesLocals(t *testing.T) {
+	dir := testenv.CopyApp(t, "../examples/crash")
+	h := start(t, Config{Dir: dir, NoWatch: true})
+	e := h.until("fault", 60*time.Second, func(e Event) bool { _, ok := e.(FaultEvent); return ok }).(FaultEvent)
+	got := map[string]string{}
+	for _, v := range e.Vars {
+		got[v.Name] = v.Value
+	}
+	if got["slot"] != "0x0" || got["value"] != "2" {
+		t.Fatalf("vars at the fault %+v, want slot = 0x0 and value = 2", e.Vars)
+	}
+}

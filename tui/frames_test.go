@@ -127,3 +127,32 @@ func TestLocalsExpand(t *testing.T) {
 		mustNotContain(t, p.View(), "y = 4  int")
 	}
 }
+
+// After a crash the pane shows the fault's registers, not "no registers".
+func TestRegistersAtAFault(t *testing.T) {
+	c, _ := testCommon(60, 12)
+	p := NewRegistersPane(c)
+	r := fixtureRegs()
+	r.RIP = 0x102153
+	feed(p, session.FaultEvent{Fault: guest.Fault{Kind: guest.FaultException, Vector: 14, Regs: r}}, session.StateEvent{State: session.StateFaulted})
+	mustContain(t, p.View(), "rip     0x0000000000102153")
+	if p.Info() != "at the fault" {
+		t.Errorf("Info = %q", p.Info())
+	}
+	feed(p, session.StateEvent{State: session.StateRunning}) // a reboot
+	if p.Info() != "last stop" {
+		t.Errorf("after a reboot: Info = %q", p.Info())
+	}
+}
+
+// After a crash the Locals pane shows frame #0's variables at the fault.
+func TestLocalsAtAFault(t *testing.T) {
+	c, _ := testCommon(60, 8)
+	p := NewLocalsPane(c)
+	feed(p, session.FaultEvent{Vars: []session.Var{{Kind: session.VarArg, Name: "slot", Type: "int *", Value: "0x0"}}},
+		session.StateEvent{State: session.StateFaulted})
+	mustContain(t, p.View(), "slot = 0x0")
+	if p.Info() != "at the fault" {
+		t.Errorf("Info = %q", p.Info())
+	}
+}

@@ -25,6 +25,7 @@ type LocalsPane struct {
 	vars  []session.Var
 	have  bool
 	stale bool
+	fault bool // vars are frame #0's at a fault
 	frame int
 	open  map[string]bool
 	rows  []varRow
@@ -42,6 +43,8 @@ func (p *LocalsPane) Info() string {
 	switch {
 	case p.stale:
 		return "last stop"
+	case p.fault:
+		return "at the fault"
 	case p.have:
 		return "frame #" + itoa(p.frame)
 	}
@@ -69,14 +72,20 @@ func (p *LocalsPane) SetSize(w, h int) {
 func (p *LocalsPane) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case session.StopEvent:
-		p.vars, p.have, p.stale, p.frame = msg.Snap.Vars, true, false, msg.Snap.Selected
+		p.vars, p.have, p.stale, p.frame, p.fault = msg.Snap.Vars, true, false, msg.Snap.Selected, false
 		p.flatten()
+	case session.FaultEvent:
+		if len(msg.Vars) > 0 {
+			p.vars, p.have, p.stale, p.frame, p.fault = msg.Vars, true, false, 0, true
+			p.list.cursor = 0
+			p.flatten()
+		}
 	case session.FrameEvent:
 		p.vars, p.have, p.frame = msg.Vars, true, msg.Index
 		p.list.cursor = 0
 		p.flatten()
 	case session.StateEvent:
-		if msg.State != session.StateStopped && p.have {
+		if msg.State != session.StateStopped && p.have && !(p.fault && msg.State == session.StateFaulted) {
 			p.stale = true
 		}
 	case ClickMsg:

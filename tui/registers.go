@@ -13,11 +13,13 @@ import (
 
 // RegistersPane shows the selected frame's registers; those changed since
 // the previous stop are marked "*" and highlighted, and rflags is decoded.
+// After a crash it shows the registers of the fault (lib/panic's record).
 type RegistersPane struct {
 	Common
 	regs     guest.Regs
 	have     bool
 	stale    bool
+	fault    bool // regs are a fault's
 	frame    int
 	snapRegs guest.Regs
 	changed  map[guest.Reg]bool
@@ -37,6 +39,8 @@ func (p *RegistersPane) Info() string {
 		return ""
 	case p.stale:
 		return "last stop"
+	case p.fault:
+		return "at the fault"
 	case p.frame > 0:
 		return fmt.Sprintf("frame #%d", p.frame)
 	}
@@ -61,8 +65,13 @@ func (p *RegistersPane) SetSize(w, h int) {
 // Update implements Component.
 func (p *RegistersPane) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
+	case session.FaultEvent:
+		if msg.Fault.Regs != (guest.Regs{}) {
+			p.have, p.stale, p.frame, p.fault = true, false, 0, true
+			p.regs, p.changed = msg.Fault.Regs, nil
+		}
 	case session.StopEvent:
-		p.have, p.stale, p.frame = true, false, 0
+		p.have, p.stale, p.frame, p.fault = true, false, 0, false
 		p.regs, p.snapRegs = msg.Snap.Regs, msg.Snap.Regs
 		p.changed = map[guest.Reg]bool{}
 		for _, r := range msg.Snap.Changed {
@@ -71,9 +80,11 @@ func (p *RegistersPane) Update(msg tea.Msg) tea.Cmd {
 	case session.FrameEvent:
 		p.have, p.frame, p.regs = true, msg.Index, msg.Regs
 	case session.StateEvent:
-		if msg.State == session.StateStopped {
+		switch {
+		case msg.State == session.StateStopped:
 			p.stale = false
-		} else if p.have {
+		case msg.State == session.StateFaulted && p.fault:
+		case p.have:
 			p.stale = true
 		}
 	case ScrollMsg:
