@@ -178,8 +178,10 @@ func (l *loop) stepInstr(over bool) {
 func (g *stepInstrGoal) cleanup(l *loop) { g.clear(l) }
 
 func (g *stepInstrGoal) stopped(l *loop, st guest.Stop) bool {
-	if g.retAddr != 0 && st.PC == g.retAddr && st.Regs.RSP < g.sp && !l.userHit(st) {
-		return !l.cont() // recursion: not our return yet
+	if g.retAddr != 0 && st.PC == g.retAddr && st.Regs.RSP != g.sp && !l.userHit(st) {
+		// not our return (rsp is back at g.sp only then): a recursive
+		// call's, or another thread's on its own stack
+		return !l.cont()
 	}
 	return true
 }
@@ -231,8 +233,10 @@ func (g *finishGoal) cleanup(l *loop) { g.clear(l) }
 
 func (g *finishGoal) stopped(l *loop, st guest.Stop) bool {
 	if st.PC == g.retAddr && !l.userHit(st) {
-		if g.cfa != 0 && st.Regs.RSP < g.cfa {
-			return !l.cont() // a recursive call returned, not ours
+		if g.cfa != 0 && st.Regs.RSP != g.cfa {
+			// not ours (our frame returns with rsp at its CFA): a recursive
+			// call's return, or another thread's on its own stack
+			return !l.cont()
 		}
 		l.s.outf("Value returned from %s: rax = %d (%#x)", g.fn, int64(st.Regs.RAX), st.Regs.RAX)
 	}
@@ -309,8 +313,10 @@ func (g *lineGoal) stopped(l *loop, st guest.Stop) bool {
 		if pc != g.waitRet {
 			return true
 		}
-		if st.Regs.RSP < g.waitSP {
-			return !l.cont() // recursion
+		if st.Regs.RSP != g.waitSP {
+			// not our return: a recursive call's, or another thread's
+			// at the same address on its own stack (gdb's frame check)
+			return !l.cont()
 		}
 		g.clear(l)
 		g.waitRet = 0

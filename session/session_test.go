@@ -322,3 +322,24 @@ func TestFaultCarriesLocals(t *testing.T) {
 		t.Fatalf("vars at the fault %+v, want slot = 0x0 and value = 2", e.Vars)
 	}
 }
+
+// TestNextStaysInItsThread: `next` over ukw_thread_yield in
+// examples/threads returns in the same worker, although the other workers
+// reach the same return address first on their own stacks (gdb checks
+// the frame at its step-resume breakpoint; so does the session).
+func TestNextStaysInItsThread(t *testing.T) {
+	dir := testenv.CopyApp(t, "../examples/threads")
+	h := start(t, Config{Dir: dir, NoWatch: true, Breakpoints: []string{"worker"}})
+	s := h.stop("break worker")
+	cfa := top(s).CFA
+	h.s.Send(Delete{})
+	for i := 0; i < 8; i++ {
+		h.s.Send(Next{})
+		s = h.stop("next")
+		if f := top(s); f.Function != "worker" {
+			break // the worker returned
+		} else if f.CFA != cfa {
+			t.Fatalf("next %d stopped in another thread's worker: CFA %#x, want %#x (line %d)", i, f.CFA, cfa, f.Line)
+		}
+	}
+}
