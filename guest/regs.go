@@ -100,8 +100,15 @@ func RegByName(name string) (Reg, bool) {
 	if len(name) > 0 && (name[0] == '$' || name[0] == '%') {
 		name = name[1:]
 	}
-	if name == "eflags" {
+	switch name { // gdb's names for them
+	case "eflags":
 		return RFLAGS, true
+	case "pc":
+		return RIP, true
+	case "sp":
+		return RSP, true
+	case "fp":
+		return RBP, true
 	}
 	for i, n := range regNames {
 		if n == name {

@@ -379,6 +379,9 @@ func (l *loop) infoBreakpoints() string {
 			what += " (" + bp.Err + ")"
 		}
 		fmt.Fprintf(&b, "%-4d %-11s %-4s %-3s %-18s %s\n", bp.ID, bp.Kind, disp, enb, addr, what)
+		if bp.Cond != "" {
+			fmt.Fprintf(&b, "\tstop only if %s\n", bp.Cond)
+		}
 		if bp.Hits > 0 {
 			fmt.Fprintf(&b, "\tbreakpoint already hit %d time%s\n", bp.Hits, plural(bp.Hits))
 		}

@@ -32,9 +32,24 @@ type (
 		Spec      string
 		Temporary bool
 		Hardware  bool
+		Cond      string // break LOCATION if COND
 	}
 	// Delete removes breakpoint ID, or all when ID is 0.
 	Delete struct{ ID int }
+	// Enable enables (On) or disables breakpoint ID, or all when ID is 0.
+	Enable struct {
+		ID int
+		On bool
+	}
+	// Condition makes breakpoint ID stop only where Expr is non-zero;
+	// an empty Expr makes it unconditional again.
+	Condition struct {
+		ID   int
+		Expr string
+	}
+	// Advance runs until Spec (a location as for Break) is reached or the
+	// selected frame returns (gdb's advance and until LOCATION).
+	Advance struct{ Spec string }
 	// Watch sets a watchpoint on an lvalue expression ("counter", "*0x1000").
 	Watch struct {
 		Expr string
@@ -44,8 +59,29 @@ type (
 
 // Inspection.
 type (
-	// Print evaluates an expression in the selected frame.
-	Print struct{ Expr string }
+	// Print evaluates an expression in the selected frame; Format is
+	// gdb's /FMT letter (x d u o t c a z) or 0 for the natural format.
+	Print struct {
+		Expr   string
+		Format byte
+	}
+	// Whatis names an expression's type; with Expand (ptype) a struct or
+	// union type is spelled out with its members.
+	Whatis struct {
+		Expr   string
+		Expand bool
+	}
+	// SetVar assigns the value of Rhs to the lvalue Lhs (gdb's set var).
+	SetVar struct{ Lhs, Rhs string }
+	// Display evaluates Expr after every stop (gdb's display), with an
+	// optional /FMT letter as for Print; Undisplay removes display ID
+	// (0: all).
+	Display struct {
+		Expr   string
+		Format byte
+	}
+	// Undisplay removes auto-display ID, or all when ID is 0.
+	Undisplay struct{ ID int }
 	// Examine dumps memory like gdb's x/COUNT FORMAT SIZE EXPR.
 	Examine struct {
 		Expr   string
@@ -75,8 +111,12 @@ type (
 		Addr  uint64
 		Count int
 	}
-	// Info answers `info breakpoints|registers|frame|locals|args|layers`.
-	Info struct{ What string }
+	// Info answers `info breakpoints|registers|frame|locals|args|layers|
+	// line|display`; Arg narrows it (register names, a line's location).
+	Info struct {
+		What string
+		Arg  string
+	}
 )
 
 // The loop.
@@ -118,6 +158,13 @@ func (Break) isCommand()       {}
 func (Delete) isCommand()      {}
 func (Watch) isCommand()       {}
 func (Print) isCommand()       {}
+func (Whatis) isCommand()      {}
+func (SetVar) isCommand()      {}
+func (Display) isCommand()     {}
+func (Undisplay) isCommand()   {}
+func (Enable) isCommand()      {}
+func (Condition) isCommand()   {}
+func (Advance) isCommand()     {}
 func (Examine) isCommand()     {}
 func (SelectFrame) isCommand() {}
 func (ReadMemory) isCommand()  {}

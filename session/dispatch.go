@@ -58,6 +58,9 @@ func (l *loop) command(c Command) bool {
 			kind = guest.BreakHardware
 		}
 		l.addBreakpoint(c.Spec, kind, c.Temporary)
+		if c.Cond != "" {
+			l.condition(Condition{ID: l.bps.list[len(l.bps.list)-1].ID, Expr: c.Cond})
+		}
 	case Delete:
 		l.deleteBreakpoint(c.ID)
 	case Watch:
@@ -67,7 +70,25 @@ func (l *loop) command(c Command) bool {
 		}
 		l.addBreakpoint(c.Expr, kind, false)
 	case Print:
-		l.print(c.Expr)
+		if c.Format != 0 {
+			l.printFormatted(c.Expr, c.Format)
+		} else {
+			l.print(c.Expr)
+		}
+	case Whatis:
+		l.whatis(c)
+	case SetVar:
+		l.setVar(c)
+	case Display:
+		l.addDisplay(c)
+	case Undisplay:
+		l.undisplay(c.ID)
+	case Enable:
+		l.enable(c)
+	case Condition:
+		l.condition(c)
+	case Advance:
+		l.advance(c.Spec)
 	case Examine:
 		l.examine(c)
 	case SelectFrame:
@@ -98,7 +119,7 @@ func (l *loop) command(c Command) bool {
 		}
 		l.emit(ev)
 	case Info:
-		l.info(c.What)
+		l.info(c.What, c.Arg)
 	case Rebuild:
 		if l.app == nil {
 			l.s.errorf("rebuild: this session has no app directory")
@@ -124,16 +145,20 @@ func (l *loop) command(c Command) bool {
 // needsStopped says whether a command needs a stopped guest.
 func needsStopped(c Command) (bool, bool) {
 	switch c.(type) {
-	case Continue, Step, Next, StepInstr, NextInstr, Finish, SelectFrame, Examine:
+	case Continue, Step, Next, StepInstr, NextInstr, Finish, SelectFrame, Examine, SetVar, Advance:
 		return true, true
 	}
 	return false, false
 }
 
-func (l *loop) info(what string) {
+func (l *loop) info(what, arg string) {
 	switch what {
 	case "breakpoints":
 		l.s.outf("%s", l.infoBreakpoints())
+	case "display":
+		l.s.outf("%s", l.infoDisplay())
+	case "line":
+		l.infoLine()
 	case "layers":
 		l.listLayers()
 	case "registers", "frame", "locals", "args", "backtrace":
@@ -146,7 +171,21 @@ func (l *loop) info(what string) {
 		switch what {
 		case "registers":
 			r := l.frameRegs()
-			for reg := guest.Reg(0); reg < guest.NumRegs; reg++ {
+			regs := []guest.Reg{}
+			for _, name := range strings.Fields(arg) {
+				reg, ok := guest.RegByName(strings.TrimPrefix(name, "$"))
+				if !ok {
+					l.s.errorf("Invalid register `%s'", strings.TrimPrefix(name, "$"))
+					return
+				}
+				regs = append(regs, reg)
+			}
+			if len(regs) == 0 {
+				for reg := guest.Reg(0); reg < guest.NumRegs; reg++ {
+					regs = append(regs, reg)
+				}
+			}
+			for _, reg := range regs {
 				v := r.Get(reg)
 				extra := ""
 				if reg == guest.RFLAGS {

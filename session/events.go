@@ -163,6 +163,9 @@ type Breakpoint struct {
 	Lines []FileLine
 	Hits  int
 	Err   string // why it does not resolve (kept, retried after every rebuild)
+	// Cond is the breakpoint's condition (gdb's condition N EXPR): it
+	// stops only where the expression is non-zero. Empty: always.
+	Cond string
 }
 
 // FileLine is a source line: File as the symbols name it (absolute), Line from 1.

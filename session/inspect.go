@@ -178,7 +178,7 @@ func (l *loop) report(st guest.Stop, detail string, hide int) {
 
 	switch st.Reason {
 	case guest.StopBreakpoint, guest.StopHWBreakpoint:
-		hits := l.bps.at(st.PC)
+		hits := l.hitting(st)
 		for _, bp := range hits {
 			bp.Hits++
 		}
@@ -230,6 +230,7 @@ func (l *loop) report(st guest.Stop, detail string, hide int) {
 	snap.Vars = l.frameVars(s, 0)
 	l.emit(StopEvent{Snap: snap})
 	l.setState(StateStopped, detail)
+	l.showDisplays()
 }
 
 // selectFrame answers SelectFrame.

@@ -54,6 +54,9 @@ type loop struct {
 	seq       int
 	mem       memHistory
 	tr        traceState // trace ring follower and profiler (trace.go)
+	// displays are the auto-display expressions (gdbcmds.go)
+	displays    []display
+	nextDisplay int
 }
 
 type buildResult struct {

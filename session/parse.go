@@ -22,6 +22,9 @@ func ParseCommand(line string) (Command, error) {
 	if strings.HasPrefix(verb, "x/") || verb == "x" {
 		return parseExamine(verb, arg)
 	}
+	if c, ok, err := parseGDB(verb, arg); ok {
+		return c, err
+	}
 	noArg := func(c Command) (Command, error) {
 		if arg != "" {
 			return nil, fmt.Errorf("%s takes no argument", verb)
@@ -94,16 +97,18 @@ func ParseCommand(line string) (Command, error) {
 	case "backtrace", "bt", "where":
 		return noArg(Info{What: "backtrace"})
 	case "info", "i":
+		subject, rest, _ := strings.Cut(arg, " ")
 		what := map[string]string{
-			"b": "breakpoints", "break": "breakpoints", "breakpoints": "breakpoints",
-			"r": "registers", "reg": "registers", "registers": "registers",
+			"b": "breakpoints", "break": "breakpoints", "breakpoints": "breakpoints", "watchpoints": "breakpoints",
+			"r": "registers", "reg": "registers", "registers": "registers", "all-registers": "registers",
 			"f": "frame", "frame": "frame", "locals": "locals", "args": "args",
 			"layers": "layers", "bt": "backtrace", "stack": "backtrace",
-		}[arg]
+			"line": "line", "display": "display",
+		}[subject]
 		if what == "" {
-			return nil, fmt.Errorf("info: unknown subject %q (breakpoints, registers, frame, locals, args, layers, stack)", arg)
+			return nil, fmt.Errorf("info: unknown subject %q (breakpoints, registers, frame, locals, args, layers, stack, line, display)", subject)
 		}
-		return Info{What: what}, nil
+		return Info{What: what, Arg: strings.TrimSpace(rest)}, nil
 	case "layers":
 		return noArg(ListLayers{})
 	case "layer":
@@ -149,8 +154,14 @@ func parseBreak(verb, arg string, b Break) (Command, error) {
 	if arg == "" {
 		return nil, fmt.Errorf("%s: need a location (function, file.c:LINE, LINE or *ADDRESS)", verb)
 	}
-	if strings.ContainsAny(arg, " \t") {
-		return nil, fmt.Errorf("%s: conditions are not supported: %q", verb, arg)
+	if loc, cond, ok := strings.Cut(arg, " if "); ok { // break LOCATION if COND
+		b.Spec, b.Cond = strings.TrimSpace(loc), strings.TrimSpace(cond)
+		if b.Cond == "" {
+			return nil, fmt.Errorf("%s: `if` needs a condition", verb)
+		}
+	}
+	if strings.ContainsAny(b.Spec, " \t") {
+		return nil, fmt.Errorf("%s: want LOCATION [if CONDITION], not %q", verb, arg)
 	}
 	return b, nil
 }

@@ -48,7 +48,7 @@ func (in *internal) clear(l *loop) {
 func (l *loop) userHit(st guest.Stop) bool {
 	switch st.Reason {
 	case guest.StopBreakpoint, guest.StopHWBreakpoint:
-		return len(l.bps.at(st.PC)) > 0
+		return len(l.hitting(st)) > 0
 	case guest.StopWatchpoint, guest.StopTrap:
 		return true
 	}
@@ -99,6 +99,11 @@ func (l *loop) stopped(st guest.Stop) {
 	}
 	l.interrupted = false
 	stepi := false
+	if l.goal == nil && (st.Reason == guest.StopBreakpoint || st.Reason == guest.StopHWBreakpoint) &&
+		len(l.bps.at(st.PC)) > 0 && len(l.hitting(st)) == 0 {
+		l.resume() // every breakpoint here has a false condition
+		return
+	}
 	if l.goal != nil {
 		if !l.goal.stopped(l, st) {
 			return

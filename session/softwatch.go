@@ -156,7 +156,7 @@ func (g *softWatchGoal) stopped(l *loop, st guest.Stop) bool {
 		l.goal = nil
 		return false // reported here, with the values
 	}
-	if len(l.bps.at(st.PC)) > 0 {
+	if len(l.hitting(st)) > 0 {
 		st.Reason = guest.StopBreakpoint
 		return true
 	}
