@@ -341,8 +341,18 @@ func (l *loop) infoLine() {
 		l.s.outf("No line number information available for address %#x%s", pc, l.annotate(pc))
 		return
 	}
+	// gdb reports the line-table row holding pc: from its address to the
+	// next row's (a line can span several rows; LineAt's Lo/Hi is the
+	// step range over all of them)
+	lo, hi := li.RowAddr, li.RowAddr+1
+	for hi < li.Hi {
+		if r, ok := l.sym.LineAt(hi); !ok || r.RowAddr != lo {
+			break
+		}
+		hi++
+	}
 	l.s.outf("Line %d of \"%s\" starts at address %#x%s and ends at %#x%s.",
-		li.Line, li.File, li.Lo, l.annotate(li.Lo), li.Hi, l.annotate(li.Hi))
+		li.Line, li.File, lo, l.annotate(lo), hi, l.annotate(hi))
 }
 
 // advanceGoal runs to a location or until the selected frame returns

@@ -49,7 +49,7 @@ func TestGDBCommands(t *testing.T) {
 	}
 	// Line 12 of "/tmp/calls/main.c" starts at address 0x10348c <measure+15> and ends at 0x103498 <measure+27>.
 	if got := say(parse("info line")); !strings.HasPrefix(got, "Line 12 of \"") || !strings.Contains(got, "main.c\" starts at address ") ||
-		!strings.Contains(got, "<measure+") || !strings.Contains(got, "and ends at") {
+		!strings.Contains(got, " <measure+15> and ends at ") || !strings.HasSuffix(got, " <measure+27>.") {
 		t.Errorf("info line: %q", got)
 	}
 	if got := say(parse("info registers rip rsp")); !strings.HasPrefix(got, "rip ") || !strings.Contains(got, "\nrsp ") || strings.Contains(got, "rax") {

@@ -67,7 +67,7 @@ func RunPlain(s *Session, in io.Reader, out io.Writer, o PlainOptions) error {
 					case <-settled:
 					case <-refused:
 					}
-				} else {
+				} else if _, silent := c.(Undisplay); !silent {
 					wait(answered, 5*time.Second)
 				}
 				ran++
