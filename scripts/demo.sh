@@ -1,12 +1,9 @@
 #!/bin/sh
-# Opens ukw on the default example. Until the workbench (`ukw dev`) exists this
-# runs the example once; later it opens the workbench.
+# Opens the workbench on the default example, stopped at main so that
+# source, backtrace, registers, locals and memory show at once: F5
+# continues, F10/F11 step, `:` takes gdb-style commands, ? lists the keys,
+# q quits. Edit examples/hello/main.c in another window and save: ukw
+# rebuilds, reboots and stops at main again.
 set -eu
 bin=${1:-bin/ukw}
-if "$bin" dev --help >/dev/null 2>&1; then
-	exec "$bin" dev examples/hello
-fi
-if "$bin" run --help >/dev/null 2>&1; then
-	exec "$bin" run examples/hello
-fi
-exec "$bin" build examples/hello
+exec "$bin" dev -b main examples/hello
