@@ -14,6 +14,9 @@ type (
 	Step struct{}
 	// Next runs to the next source line in this frame, stepping over calls.
 	Next struct{}
+	// Until is next that does not stop at lines before the current one in
+	// this frame (a loop's jump back), as gdb's until without argument.
+	Until struct{}
 	// StepInstr executes one instruction.
 	StepInstr struct{}
 	// NextInstr executes one instruction, stepping over calls.
@@ -150,6 +153,7 @@ type (
 func (Continue) isCommand()    {}
 func (Step) isCommand()        {}
 func (Next) isCommand()        {}
+func (Until) isCommand()       {}
 func (StepInstr) isCommand()   {}
 func (NextInstr) isCommand()   {}
 func (Finish) isCommand()      {}

@@ -32,6 +32,8 @@ func (l *loop) command(c Command) bool {
 		}
 	case Next:
 		l.stepLine(true)
+	case Until:
+		l.stepUntil()
 	case StepInstr:
 		l.stepInstr(false)
 	case NextInstr:
@@ -145,7 +147,7 @@ func (l *loop) command(c Command) bool {
 // needsStopped says whether a command needs a stopped guest.
 func needsStopped(c Command) (bool, bool) {
 	switch c.(type) {
-	case Continue, Step, Next, StepInstr, NextInstr, Finish, SelectFrame, Examine, SetVar, Advance:
+	case Continue, Step, Next, Until, StepInstr, NextInstr, Finish, SelectFrame, Examine, SetVar, Advance:
 		return true, true
 	}
 	return false, false

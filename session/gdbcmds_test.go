@@ -102,3 +102,21 @@ func TestGDBCommands(t *testing.T) {
 		return ok && len(b.List) == 1 && b.List[0].Enabled
 	})
 }
+
+// TestUntil: at the end of measure_all's loop body, next goes to the for
+// line and until then runs the loop out to `return sum` (line 25), as gdb
+// 13 does on the same build (21, then 25 at measure_all+121).
+func TestUntil(t *testing.T) {
+	dir := testenv.CopyApp(t, "../testdata/guests/calls")
+	h := start(t, Config{Dir: dir, NoWatch: true, Breakpoints: []string{"main.c:23"}})
+	h.stop("break main.c:23")
+	h.s.Send(Delete{})
+	h.s.Send(Next{})
+	if s := h.stop("next"); top(s).Line != 21 {
+		t.Fatalf("next went to line %d, want 21", top(s).Line)
+	}
+	h.s.Send(Until{})
+	if s := h.stop("until"); top(s).Line != 25 || top(s).Function != "measure_all" {
+		t.Fatalf("until stopped at %+v, want measure_all line 25", top(s))
+	}
+}

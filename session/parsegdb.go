@@ -74,7 +74,7 @@ func parseGDB(verb, arg string) (c Command, ok bool, err error) {
 			if verb == "advance" {
 				return nil, true, fmt.Errorf("advance: need a location")
 			}
-			return nil, true, fmt.Errorf("until: give a location (until LOCATION); plain `until` is not supported, use next")
+			return Until{}, true, nil
 		}
 		return Advance{Spec: arg}, true, nil
 	}

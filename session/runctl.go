@@ -260,7 +260,14 @@ type lineGoal struct {
 	waitEntry uint64 // running to a callee's post-prologue address
 }
 
-func (l *loop) stepLine(over bool) {
+func (l *loop) stepLine(over bool) { l.stepLineFrom(over, false) }
+
+// stepUntil is gdb's until without argument: next, with the step range
+// reaching back to the function's start (until_next_command), so a jump
+// back to an earlier line of this frame keeps stepping.
+func (l *loop) stepUntil() { l.stepLineFrom(true, true) }
+
+func (l *loop) stepLineFrom(over, until bool) {
 	pc := l.stop.regs.RIP
 	g := &lineGoal{over: over}
 	if l.sym == nil {
@@ -269,6 +276,9 @@ func (l *loop) stepLine(over bool) {
 	}
 	if li, ok := l.sym.LineAt(pc); ok {
 		g.lo, g.hi = li.Lo, li.Hi
+		if fn, ok := l.sym.FuncAt(pc); ok && until && fn.Lo <= g.lo {
+			g.lo = fn.Lo
+		}
 	} else if fn, ok := l.sym.FuncAt(pc); ok {
 		l.s.outf("Single stepping until exit from function %s, which has no line number information.", fn.Name)
 		g.lo, g.hi = fn.Lo, fn.Hi
