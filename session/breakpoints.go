@@ -307,7 +307,7 @@ func (l *loop) addBreakpoint(spec string, kind guest.BreakKind, temp bool) {
 	case bp.soft:
 		word = "Software watchpoint"
 	case kind.IsWatch():
-		word = "Hardware watchpoint"
+		word = hardwareWatchWord(kind)
 	}
 	switch {
 	case bp.Err != "":
@@ -394,4 +394,15 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// hardwareWatchWord names a watchpoint kind as gdb does.
+func hardwareWatchWord(k guest.BreakKind) string {
+	switch k {
+	case guest.WatchRead:
+		return "Hardware read watchpoint"
+	case guest.WatchAccess:
+		return "Hardware access (read/write) watchpoint"
+	}
+	return "Hardware watchpoint"
 }

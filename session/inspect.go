@@ -201,7 +201,7 @@ func (l *loop) report(st guest.Stop, detail string, hide int) {
 		for _, bp := range l.bps.list {
 			if bp.Kind.IsWatch() && len(bp.Addrs) > 0 && bp.Addrs[0] <= st.Addr && st.Addr < bp.Addrs[0]+uint64(max(bp.size, 1)) {
 				bp.Hits++
-				generic = l.watchDetail(bp, "Hardware watchpoint", st.PC)
+				generic = l.watchDetail(bp, hardwareWatchWord(bp.Kind), st.PC)
 			}
 		}
 		if detail == "" {

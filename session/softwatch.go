@@ -180,7 +180,13 @@ func watchValue(b []byte) string {
 // the guest stopped. It remembers the new value for the next hit.
 func (l *loop) watchDetail(bp *bpt, word string, pc uint64) string {
 	s := fmt.Sprintf("%s %d: %s", word, bp.ID, bp.Spec)
-	if now := l.watchedBytes(bp); now != nil && bp.Kind == guest.WatchWrite {
+	now := l.watchedBytes(bp)
+	switch {
+	case now == nil:
+	case bp.Kind == guest.WatchRead || (bp.Kind == guest.WatchAccess && bytes.Equal(now, bp.old)):
+		s += fmt.Sprintf("\nValue = %s", watchValue(now)) // a read, as gdb shows it
+		bp.old = now
+	default:
 		if bp.old != nil {
 			s += fmt.Sprintf("\nOld value = %s", watchValue(bp.old))
 		}

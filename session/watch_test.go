@@ -139,3 +139,33 @@ int main(void)
 		t.Fatalf("exit %d", e.Exit.Status)
 	}
 }
+
+// Read and access watchpoints on a ukw app's globals, as gdb words them:
+// on kvm-pvm the native VMM takes the page out of guest RAM (vmm/watch.go).
+func TestReadAndAccessWatchpoints(t *testing.T) {
+	dir := testenv.CopyApp(t, "../testdata/guests/calls")
+	h := start(t, Config{Dir: dir, NoWatch: true, Breakpoints: []string{"measure_all"}})
+	h.stop("breakpoint at measure_all")
+	h.s.Send(Watch{Expr: "scale", Kind: 3})
+	if out := h.output("rwatch answer"); !strings.HasPrefix(out.Text, "Hardware read watchpoint 2 at ") {
+		t.Fatalf("rwatch answered %q", out.Text)
+	}
+	h.s.Send(Continue{})
+	s := h.stop("read watchpoint")
+	if !strings.Contains(s.Detail, "Hardware read watchpoint 2: scale\nValue = 1") || top(s).Function != "measure" {
+		t.Fatalf("read watchpoint stop: %q at %+v", s.Detail, top(s))
+	}
+	h.s.Send(Delete{})
+	h.s.Send(Watch{Expr: "visits", Kind: 4})
+	h.output("awatch answer")
+	h.s.Send(Continue{})
+	s = h.stop("access watchpoint (read)")
+	if !strings.Contains(s.Detail, "Hardware access (read/write) watchpoint 3: visits\nValue = 3") || top(s).Function != "manhattan" {
+		t.Fatalf("access watchpoint read stop: %q at %+v", s.Detail, top(s))
+	}
+	h.s.Send(Continue{})
+	s = h.stop("access watchpoint (write)")
+	if !strings.Contains(s.Detail, "Old value = 3\nNew value = 4") {
+		t.Fatalf("access watchpoint write stop: %q at %+v", s.Detail, top(s))
+	}
+}

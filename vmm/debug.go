@@ -97,9 +97,6 @@ func (v *vcpuState) setBreakpoint(bp guest.Breakpoint) error {
 			return fmt.Errorf("%v: data watchpoints do not reach ukw on %s (see Caps().Notes): %w", bp.Kind, c.Hypervisor, guest.ErrUnsupported)
 		}
 		if c.WatchStrategy == stratROSlot {
-			if bp.Kind != guest.WatchWrite {
-				return fmt.Errorf("%v: read-only memslots see writes only: %w", bp.Kind, guest.ErrUnsupported)
-			}
 			return v.setWatch(bp)
 		}
 		switch bp.Len {
@@ -160,7 +157,7 @@ func (v *vcpuState) clearBreakpoint(bp guest.Breakpoint) error {
 			return nil
 		}
 	}
-	if bp.Kind == guest.WatchWrite && v.ws.remove(bp) {
+	if bp.Kind.IsWatch() && v.ws.remove(bp) {
 		return nil
 	}
 	if bp.Kind == guest.BreakSoftware {

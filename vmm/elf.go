@@ -19,6 +19,7 @@ const (
 
 	ptLoad = 1
 	ptNote = 4
+	pfX    = 1 // p_flags: executable
 
 	shtNote   = 7
 	shtNoBits = 8
@@ -32,6 +33,7 @@ const (
 
 type elfProg struct {
 	typ    uint32
+	flags  uint32 // p_flags: PF_X 1, PF_W 2, PF_R 4
 	off    uint64
 	vaddr  uint64
 	paddr  uint64
@@ -142,10 +144,11 @@ func parseELF(data []byte) (*elfFile, error) {
 		h := data[phoff+i*phentsize:]
 		var p elfProg
 		p.typ = le.Uint32(h)
-		if f.class == elfClass32 {
+		if f.class == elfClass32 { // ELF32 Elf32_Phdr: p_flags after p_memsz
 			p.off, p.vaddr, p.paddr = uint64(le.Uint32(h[4:])), uint64(le.Uint32(h[8:])), uint64(le.Uint32(h[12:]))
-			p.filesz, p.memsz = uint64(le.Uint32(h[16:])), uint64(le.Uint32(h[20:]))
-		} else {
+			p.filesz, p.memsz, p.flags = uint64(le.Uint32(h[16:])), uint64(le.Uint32(h[20:])), le.Uint32(h[24:])
+		} else { // Elf64_Phdr: p_flags second
+			p.flags = le.Uint32(h[4:])
 			p.off, p.vaddr, p.paddr = le.Uint64(h[8:]), le.Uint64(h[16:]), le.Uint64(h[24:])
 			p.filesz, p.memsz = le.Uint64(h[32:]), le.Uint64(h[40:])
 		}

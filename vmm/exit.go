@@ -41,7 +41,7 @@ const (
 	outDebug                          // KVM_EXIT_DEBUG: classify against breakpoints
 	outInterrupted                    // KVM_EXIT_INTR: look at the kick reasons
 	outNeedRegs                       // fault that needs the vCPU's registers (fill fault.Regs)
-	outWatch                          // a guest write touched a watchpoint (watch): complete the instruction, then stop
+	outWatch                          // a guest access touched a watchpoint (watch): complete the instruction, then stop
 )
 
 // outcome is what handling one exit decided. It carries no KVM handles.
@@ -74,7 +74,7 @@ type devices struct {
 	seenPort      map[uint16]bool
 	seenMMIO      map[uint64]bool
 	guestFeatures uint64
-	watch         *watchSet // write watchpoints on read-only pages (watch.go); nil when none
+	watch         *watchSet // watchpoints on read-only pages and holes (watch.go); nil when none
 }
 
 // newDevices returns the device state. With userPIT (a VM without the
@@ -115,7 +115,7 @@ func (d *devices) handle(e kvm.Exit, run, mem []byte) outcome {
 			return faultOutcome(guest.FaultInternalError, fmt.Sprintf("MMIO exit with length %d", m.Len))
 		}
 		if d.watch.covers(m.Addr) {
-			hit, err := d.watch.write(m, run, mem)
+			hit, err := d.watch.access(m, run, mem)
 			if err != nil {
 				return faultOutcome(guest.FaultInternalError, err.Error())
 			}

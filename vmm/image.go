@@ -53,6 +53,9 @@ type Segment struct {
 	Phys    uint64
 	Data    []byte // copied from the file; the rest up to MemSize is zeroed
 	MemSize uint64
+	// Exec marks code: an ELF segment with PF_X, or an a.out kludge image
+	// (all of it).
+	Exec bool
 }
 
 // Image is a parsed bootable kernel.
@@ -164,7 +167,7 @@ func elfImage(ef *elfFile, data []byte, kind EntryKind, entry uint64, translate 
 			entry = entry - p.vaddr + p.paddr
 			translate = false
 		}
-		im.Segments = append(im.Segments, Segment{Phys: p.paddr, Data: data[p.off : p.off+p.filesz], MemSize: p.memsz})
+		im.Segments = append(im.Segments, Segment{Phys: p.paddr, Data: data[p.off : p.off+p.filesz], MemSize: p.memsz, Exec: p.flags&pfX != 0})
 	}
 	if len(im.Segments) == 0 {
 		return nil, fmt.Errorf("ELF has no PT_LOAD segment with a non-zero p_memsz")
@@ -268,7 +271,7 @@ func aoutImage(data []byte, off int, h *multibootHeader) (*Image, error) {
 	if memsz == 0 {
 		return nil, fmt.Errorf("multiboot a.out kludge loads nothing (load_addr %#x, load_end_addr %#x)", h.loadAddr, h.loadEnd)
 	}
-	seg := Segment{Phys: uint64(h.loadAddr), Data: data[fileOff : fileOff+size], MemSize: memsz}
+	seg := Segment{Phys: uint64(h.loadAddr), Data: data[fileOff : fileOff+size], MemSize: memsz, Exec: true}
 	if uint64(h.ent) < seg.Phys || uint64(h.ent)-seg.Phys >= memsz {
 		return nil, fmt.Errorf("multiboot entry_addr %#x is outside the loaded image [%#x,%#x)", h.ent, seg.Phys, seg.Phys+memsz)
 	}

@@ -117,7 +117,7 @@ func probe(sys *kvm.System) (probeResult, error) {
 	}
 	switch {
 	case !res.hwWatch && res.roSlot:
-		res.notes = append(res.notes, "data breakpoints in DR7 do not reach the VMM here: write watchpoints use read-only memslots (the watched page's writes exit to the VMM); read and access watchpoints are not available")
+		res.notes = append(res.notes, "data breakpoints in DR7 do not reach the VMM here: write watchpoints use read-only memslots (the watched page's writes exit to the VMM), read and access watchpoints take the page out of guest RAM (every access exits), which is refused for a page holding code, descriptor tables, page tables or the stack")
 	case !res.hwWatch && res.guestWatch:
 		res.notes = append(res.notes, "data watchpoints are delivered to the guest, not the VMM: they need the guest's #DB handler (DEBUG hypercall); gdb falls back to software watchpoints otherwise")
 	case !res.hwWatch:

@@ -107,3 +107,30 @@ func (m mmu) translate(mem []byte, va uint64) (uint64, error) {
 	}
 	return 0, fmt.Errorf("unreachable")
 }
+
+// tablePages returns the guest-physical pages of the page tables a
+// 4-level walk for va reads (the CR3 page alone in other paging modes),
+// and nothing with paging off.
+func (m mmu) tablePages(mem []byte, va uint64) []uint64 {
+	if m.cr0&cr0PG == 0 {
+		return nil
+	}
+	table := m.cr3 & pteAddr
+	if m.efer&eferLMA == 0 {
+		return []uint64{m.cr3 &^ (pageSize - 1)}
+	}
+	var out []uint64
+	for lvl := 0; lvl < 4; lvl++ {
+		out = append(out, table)
+		a := table + (va>>uint(39-9*lvl)&511)*8
+		if a+8 > uint64(len(mem)) {
+			break
+		}
+		e := binary.LittleEndian.Uint64(mem[a:])
+		if e&ptePresent == 0 || lvl == 3 || (lvl > 0 && e&ptePS != 0) {
+			break
+		}
+		table = e & pteAddr
+	}
+	return out
+}

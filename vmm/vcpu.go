@@ -47,7 +47,7 @@ type vcpuState struct {
 	probe  probeResult
 	slots  [4]slot
 	sw     map[uint64]*swBreak // by virtual address
-	ws     *watchSet           // write watchpoints by read-only memslots (watch.go)
+	ws     *watchSet           // watchpoints by read-only memslots and holes (watch.go)
 	// memslots is the slot layout applied to the VM, by slot id.
 	memslots map[uint32]memslot
 

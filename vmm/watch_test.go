@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"ukw/guest"
@@ -13,20 +14,26 @@ import (
 func TestLayout(t *testing.T) {
 	const size = 1 << 20
 	for _, c := range []struct {
-		name  string
-		pages []uint64
-		want  []memslot
+		name         string
+		pages, holes []uint64
+		want         []memslot
 	}{
-		{"none", nil, []memslot{{0, size, false}}},
-		{"middle", []uint64{0x5000}, []memslot{{0, 0x5000, false}, {0x5000, 0x1000, true}, {0x6000, size - 0x6000, false}}},
-		{"first", []uint64{0}, []memslot{{0, 0x1000, true}, {0x1000, size - 0x1000, false}}},
-		{"last", []uint64{size - 0x1000}, []memslot{{0, size - 0x1000, false}, {size - 0x1000, 0x1000, true}}},
-		{"adjacent merge", []uint64{0x3000, 0x2000, 0x9000}, []memslot{{0, 0x2000, false}, {0x2000, 0x2000, true}, {0x4000, 0x5000, false}, {0x9000, 0x1000, true}, {0xa000, size - 0xa000, false}}},
-		{"outside RAM ignored", []uint64{size, 2 * size}, []memslot{{0, size, false}}},
+		{"none", nil, nil, []memslot{{0, size, false}}},
+		{"middle", []uint64{0x5000}, nil, []memslot{{0, 0x5000, false}, {0x5000, 0x1000, true}, {0x6000, size - 0x6000, false}}},
+		{"first", []uint64{0}, nil, []memslot{{0, 0x1000, true}, {0x1000, size - 0x1000, false}}},
+		{"last", []uint64{size - 0x1000}, nil, []memslot{{0, size - 0x1000, false}, {size - 0x1000, 0x1000, true}}},
+		{"adjacent merge", []uint64{0x3000, 0x2000, 0x9000}, nil, []memslot{{0, 0x2000, false}, {0x2000, 0x2000, true}, {0x4000, 0x5000, false}, {0x9000, 0x1000, true}, {0xa000, size - 0xa000, false}}},
+		{"outside RAM ignored", []uint64{size, 2 * size}, nil, []memslot{{0, size, false}}},
+		{"hole", nil, []uint64{0x5000}, []memslot{{0, 0x5000, false}, {0x6000, size - 0x6000, false}}},
+		{"hole beside read-only", []uint64{0x4000}, []uint64{0x5000, 0x6000}, []memslot{{0, 0x4000, false}, {0x4000, 0x1000, true}, {0x7000, size - 0x7000, false}}},
+		{"hole first and last", nil, []uint64{0, size - 0x1000}, []memslot{{0x1000, size - 0x2000, false}}},
 	} {
-		pages := map[uint64]bool{}
+		pages := map[uint64]pageMode{}
 		for _, p := range c.pages {
-			pages[p] = true
+			pages[p] = pageReadOnly
+		}
+		for _, p := range c.holes {
+			pages[p] = pageHole
 		}
 		if got := layout(size, pages); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: layout %+v, want %+v", c.name, got, c.want)
@@ -38,9 +45,9 @@ func TestSlotChanges(t *testing.T) {
 	const size = 1 << 20
 	applied := map[uint32]memslot{0: {0, size, false}}
 	apply := func(pages ...uint64) (int, int) {
-		m := map[uint64]bool{}
+		m := map[uint64]pageMode{}
 		for _, p := range pages {
-			m[p] = true
+			m[p] = pageReadOnly
 		}
 		want := layout(size, m)
 		del, add := slotChanges(applied, want)
@@ -85,13 +92,13 @@ func TestWatchSetWrite(t *testing.T) {
 	if err := w.translate(mmu{}, mem); err != nil { // paging off: identity
 		t.Fatal(err)
 	}
-	if len(w.pages) != 3 || !w.covers(0x5000) || !w.covers(0x6fff) || !w.covers(0x9abc) || w.covers(0x7000) {
+	if len(w.pages) != 3 || !w.covers(0x5000) || !w.covers(0x6fff) || !w.covers(0x9abc) || w.covers(0x7000) || w.pages[0x5000] != pageReadOnly {
 		t.Fatalf("pages %v", w.pages)
 	}
 	wr := func(addr uint64, data ...byte) *guest.Breakpoint {
 		e := kvm.MMIOExit{Addr: addr, Len: len(data), IsWrite: true}
 		copy(e.Data[:], data)
-		hit, err := w.write(e, run, mem)
+		hit, err := w.access(e, run, mem)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,14 +123,71 @@ func TestWatchSetWrite(t *testing.T) {
 		t.Errorf("second watchpoint: %+v", hit)
 	}
 	mem[0x9100] = 0x77
-	if hit, err := w.write(kvm.MMIOExit{Addr: 0x9100, Len: 1}, run, mem); hit != nil || err != nil || run[mmioDataStart] != 0x77 {
+	if hit, err := w.access(kvm.MMIOExit{Addr: 0x9100, Len: 1}, run, mem); hit != nil || err != nil || run[mmioDataStart] != 0x77 {
 		t.Errorf("read: %v %v, data %#x", hit, err, run[mmioDataStart])
 	}
-	if _, err := w.write(kvm.MMIOExit{Addr: uint64(len(mem)) - 2, Len: 4, IsWrite: true}, run, mem); err == nil {
+	if _, err := w.access(kvm.MMIOExit{Addr: uint64(len(mem)) - 2, Len: 4, IsWrite: true}, run, mem); err == nil {
 		t.Error("a write past guest RAM was accepted")
 	}
 	if !w.remove(guest.Breakpoint{Kind: guest.WatchWrite, Addr: 0x5ffe, Len: 4}) || w.remove(guest.Breakpoint{Kind: guest.WatchWrite, Addr: 0x5ffe, Len: 4}) {
 		t.Error("remove")
+	}
+}
+
+// TestWatchSetReadAccess: read and access watchpoints make their page a
+// hole; reads are answered from memory and fire read and access watches,
+// writes fire access (and write) watches only.
+func TestWatchSetReadAccess(t *testing.T) {
+	mem := make([]byte, 1<<20)
+	run := make([]byte, kvm.RunMinSize)
+	w := newWatchSet()
+	w.add(guest.Breakpoint{Kind: guest.WatchRead, Addr: 0x5000, Len: 4})
+	w.add(guest.Breakpoint{Kind: guest.WatchAccess, Addr: 0x5010, Len: 4})
+	w.add(guest.Breakpoint{Kind: guest.WatchWrite, Addr: 0x5020, Len: 4})
+	w.add(guest.Breakpoint{Kind: guest.WatchWrite, Addr: 0x8000, Len: 4})
+	if err := w.translate(mmu{}, mem); err != nil {
+		t.Fatal(err)
+	}
+	if w.pages[0x5000] != pageHole || w.pages[0x8000] != pageReadOnly {
+		t.Fatalf("pages %v: want 0x5000 a hole, 0x8000 read-only", w.pages)
+	}
+	mem[0x5000], mem[0x5011] = 0x11, 0x22
+	rd := func(addr uint64) (*guest.Breakpoint, byte) {
+		hit, err := w.access(kvm.MMIOExit{Addr: addr, Len: 1}, run, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hit, run[mmioDataStart]
+	}
+	wr := func(addr uint64) *guest.Breakpoint {
+		e := kvm.MMIOExit{Addr: addr, Len: 2, IsWrite: true}
+		e.Data[0], e.Data[1] = 0xaa, 0xbb
+		hit, err := w.access(e, run, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hit
+	}
+	if hit, b := rd(0x5000); hit == nil || hit.Kind != guest.WatchRead || b != 0x11 {
+		t.Errorf("read of the read watch: %+v, data %#x", hit, b)
+	}
+	if hit := wr(0x5000); hit != nil || mem[0x5001] != 0xbb {
+		t.Errorf("write to the read watch: %+v (must not fire), mem %#x", hit, mem[0x5001])
+	}
+	if hit, b := rd(0x5011); hit == nil || hit.Kind != guest.WatchAccess || b != 0x22 {
+		t.Errorf("read of the access watch: %+v, data %#x", hit, b)
+	}
+	if hit := wr(0x5012); hit == nil || hit.Kind != guest.WatchAccess {
+		t.Errorf("write to the access watch: %+v", hit)
+	}
+	if hit, _ := rd(0x5020); hit != nil {
+		t.Errorf("read of the write watch fired: %+v", hit)
+	}
+	if hit := wr(0x5021); hit == nil || hit.Kind != guest.WatchWrite {
+		t.Errorf("write to the write watch: %+v", hit)
+	}
+	if hit, _ := rd(0x5100); hit != nil {
+		t.Errorf("read elsewhere in the hole fired: %+v", hit)
 	}
 }
 
@@ -159,7 +223,8 @@ func TestWatchTranslate2MiB(t *testing.T) {
 // a write watchpoint: every write stops with rip after the incl and the
 // new value in memory; a watch on the bytes after counter (same page)
 // never fires though the page takes every write; read and access kinds
-// are refused; clearing restores the single memslot.
+// are refused there (the page holds code); clearing restores the single
+// memslot.
 func TestWatchpointWrites(t *testing.T) {
 	img := buildGuest(t, "guest64.S", "elf64")
 	counter, after := symbol(t, img, "counter"), symbol(t, img, "watch_loop_end")
@@ -167,9 +232,12 @@ func TestWatchpointWrites(t *testing.T) {
 	if c := m.Caps(); c.WatchStrategy != stratROSlot {
 		t.Skipf("this KVM watches with %q, not read-only memslots", c.WatchStrategy)
 	}
+	// counter shares its page with code (guest64 is one RWX segment): a
+	// read watchpoint would take the code out of guest RAM, so it is refused
 	for _, k := range []guest.BreakKind{guest.WatchRead, guest.WatchAccess} {
-		if err := m.SetBreakpoint(guest.Breakpoint{Kind: k, Addr: counter, Len: 4}); !errors.Is(err, guest.ErrUnsupported) {
-			t.Fatalf("%v: %v, want ErrUnsupported", k, err)
+		err := m.SetBreakpoint(guest.Breakpoint{Kind: k, Addr: counter, Len: 4})
+		if err == nil || errors.Is(err, guest.ErrUnsupported) || !strings.Contains(err.Error(), "code") {
+			t.Fatalf("%v on a code page: %v, want a refusal naming the code", k, err)
 		}
 	}
 	beside := guest.Breakpoint{Kind: guest.WatchWrite, Addr: counter + 8, Len: 8}

@@ -222,6 +222,33 @@ func TestRunGDBWaitWatch(t *testing.T) {
 	inOrder(t, r.errText(), `^ukw: GDB stub on `+regexp.QuoteMeta(addr), `^ukw: debugger attached from `, `^ukw: debugger .* detached`)
 }
 
+// TestRunGDBReadAccessWatch: Debian's gdb sets rwatch and awatch on
+// globals of a ukw app through ukw's stub on the native VMM. On kvm-pvm
+// (no data breakpoints) the VMM takes the variable's page out of guest RAM
+// so that reads exit too; gdb sees hardware read and access watchpoints
+// and stops after the reading or writing instruction.
+func TestRunGDBReadAccessWatch(t *testing.T) {
+	addr := freePort(t)
+	app := testenv.CopyApp(t, filepath.Join(repoRoot(t), "testdata/guests/calls")) // other packages build it too
+	r, gdbCmd := startRun(t, "run", "--gdb", addr, "--wait", app)
+	out := gdbBatch(t, gdbCmd, "break measure_all", "continue", "rwatch scale", "continue", "delete",
+		"awatch visits", "continue", "continue", "delete", "continue")
+	inOrder(t, out,
+		`^Hardware read watchpoint 2: scale$`,
+		`^Value = 1$`,
+		`^measure \(s=.*\) at .*calls/main\.c:12$`,
+		`^Hardware access \(read/write\) watchpoint 3: visits$`,
+		`^Value = 3$`,
+		`^0x[0-9a-f]+ in manhattan \(.*\) at .*calls/shapes\.c:14$`,
+		`^Old value = 3$`,
+		`^New value = 4$`,
+		`^manhattan \(.*\) at .*calls/shapes\.c:15$`,
+		`^\[Inferior 1 \(Remote target\) exited with code 040\]`)
+	if st := r.wait(t); st != 32 {
+		t.Fatalf("ukw exited %d:\n%s", st, r.errText())
+	}
+}
+
 // TestRunGDBAttachLater: without --wait the guest runs; gdb attaches to
 // the spinning test guest later (which stops it), releases it with
 // `set var`, and detaches; the guest runs to its exit status 37, ukw's own.

@@ -124,8 +124,11 @@ common64:
 	jmp 3b
 
 /* ---- GDT: null, 64-bit code (0x08), data (0x10), TSS (0x18; link.ld
- * computes its descriptor, Intel SDM Vol. 3A 8.2.3) ---- */
-	.section .data
+ * computes its descriptor, Intel SDM Vol. 3A 8.2.3). In .data.sys with the
+ * IDT and TSS (isr.S): link.ld gives them a page of their own, so that no
+ * program variable shares a page with tables the CPU reads itself (the
+ * VMM's read watchpoints take a variable's page out of guest RAM). ---- */
+	.section .data.sys, "aw"
 	.align 16
 	.globl ukw_gdt
 ukw_gdt:

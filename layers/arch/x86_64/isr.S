@@ -103,7 +103,7 @@ ukw_exc_common:
 	.long 0
 	.endm
 
-	.section .data
+	.section .data.sys, "aw"      /* with the GDT: a page of their own (link.ld) */
 	.align 16
 	.globl ukw_idt, ukw_idt_ptr
 ukw_idt:
