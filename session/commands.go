@@ -126,6 +126,9 @@ type (
 type (
 	// Rebuild builds now and reloads on success.
 	Rebuild struct{}
+	// Start boots the current image again and stops at main (gdb's start:
+	// a temporary breakpoint on main, then run).
+	Start struct{}
 	// Reboot boots the current image again.
 	Reboot struct{}
 	// ToggleLayer adds or removes a layer in ukw.yaml, then rebuilds.
@@ -177,6 +180,7 @@ func (List) isCommand()        {}
 func (Disassemble) isCommand() {}
 func (Info) isCommand()        {}
 func (Rebuild) isCommand()     {}
+func (Start) isCommand()       {}
 func (Reboot) isCommand()      {}
 func (ToggleLayer) isCommand() {}
 func (ListLayers) isCommand()  {}

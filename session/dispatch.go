@@ -130,10 +130,13 @@ func (l *loop) command(c Command) bool {
 		} else {
 			l.startBuild(nil, timeNow(), timeNow())
 		}
-	case Reboot:
+	case Reboot, Start:
 		if l.image == "" {
 			l.s.errorf("reboot: nothing was booted")
 			return false
+		}
+		if _, start := c.(Start); start {
+			l.addBreakpoint("main", guest.BreakSoftware, true)
 		}
 		l.boot(nil)
 	case ListLayers:
@@ -161,6 +164,8 @@ func (l *loop) info(what, arg string) {
 		l.s.outf("%s", l.infoDisplay())
 	case "line":
 		l.infoLine()
+	case "symbol":
+		l.infoSymbol(arg)
 	case "layers":
 		l.listLayers()
 	case "registers", "frame", "locals", "args", "backtrace":

@@ -402,3 +402,40 @@ func (g *advanceGoal) stopped(l *loop, st guest.Stop) bool {
 	}
 	return true
 }
+
+// infoSymbol answers `info symbol ADDR` as gdb words it: "main + 13 in
+// section .text".
+func (l *loop) infoSymbol(expr string) {
+	if expr == "" {
+		l.s.errorf("Argument required (address).")
+		return
+	}
+	v, err := l.eval(expr)
+	if err != nil {
+		l.s.errorf("%v", err)
+		return
+	}
+	addr, ok := v.Uint64()
+	if !ok && v.Addr != 0 {
+		addr, ok = v.Addr, true // a function or an array: its address, as gdb takes it
+	}
+	if !ok || l.sym == nil {
+		l.s.errorf("info symbol: %s is not an address", expr)
+		return
+	}
+	name, off, found := l.sym.DataSymbolAt(addr)
+	if !found {
+		s, o, ok := l.sym.SymbolAt(addr)
+		name, off, found = s.Name, o, ok
+	}
+	sec, inSec := l.sym.SectionAt(addr)
+	if !found || !inSec {
+		l.s.outf("No symbol matches %s.", expr)
+		return
+	}
+	where := name
+	if off != 0 {
+		where = fmt.Sprintf("%s + %d", name, off)
+	}
+	l.s.outf("%s in section %s", where, sec.Name)
+}

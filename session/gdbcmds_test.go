@@ -42,6 +42,10 @@ func TestGDBCommands(t *testing.T) {
 		{"whatis *s", "type = const struct shape"},
 		{"ptype *s", "type = const struct shape {\n    const char *name;\n    enum color color;\n    int ncorners;\n    struct point corners[4];\n}"},
 		{"ptype s->corners", "type = struct point {\n    int x;\n    int y;\n} [4]"},
+		{"info symbol $pc", "measure + 15 in section .text"},
+		{"info symbol &shapes[1]", "shapes + 48 in section .data"},
+		{"info symbol 0", "No symbol matches 0."},
+		{"info symbol measure", "measure in section .text"},
 	} {
 		if got := say(parse(c.cmd)); got != c.want {
 			t.Errorf("%s:\n got %q\nwant %q", c.cmd, got, c.want)

@@ -56,6 +56,11 @@ func parseGDB(verb, arg string) (c Command, ok bool, err error) {
 			return nil, true, fmt.Errorf("set: want `set var NAME = VALUE`")
 		}
 		return SetVar{Lhs: lhs, Rhs: rhs}, true, nil
+	case "start":
+		if arg != "" {
+			return nil, true, fmt.Errorf("start takes no argument (the command line is the app's cmdline)")
+		}
+		return Start{}, true, nil
 	case "undisplay":
 		id, err := optionalID(verb, arg)
 		return Undisplay{ID: id}, true, err
