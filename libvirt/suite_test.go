@@ -8,6 +8,7 @@ import (
 	"ukw/guest"
 	"ukw/internal/testenv"
 	"ukw/qemu"
+	"ukw/vmm"
 )
 
 // backend is one way to boot a guest for the example suite. The suite is
@@ -19,11 +20,18 @@ type backend struct {
 	boot func(t *testing.T, cfg guest.Config) guest.Machine
 }
 
-// backends lists the backends the example suite runs on: QEMU run
-// directly and QEMU run by libvirtd. (The native VMM runs the same guests
-// in vmm/runner's tests.)
+// backends lists the backends the example suite runs on: the native VMM,
+// QEMU run directly and QEMU run by libvirtd.
 func backends() []backend {
 	return []backend{
+		{"kvm", func(t *testing.T, cfg guest.Config) guest.Machine {
+			testenv.KVM(t)
+			m, err := vmm.New(cfg)
+			if err != nil {
+				t.Fatalf("vmm.New: %v", err)
+			}
+			return m
+		}},
 		{"qemu", func(t *testing.T, cfg guest.Config) guest.Machine {
 			testenv.Tool(t, "qemu-system-x86_64")
 			m, err := qemu.New(cfg)

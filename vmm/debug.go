@@ -305,6 +305,28 @@ func (v *vcpuState) stepOverBreakpoint() (done, stepped bool) {
 	return done, true
 }
 
+// undeliverable reports that the guest's IDT has no entry for vector:
+// the CPU would raise #GP for it and, the IDT being shorter still, #DF and
+// then shut down (Intel SDM Vol. 3A 6.10 "Interrupt Descriptor Table": a
+// vector beyond the limit is a #GP; 6.15, interrupt 8: an exception while
+// delivering #DF is a triple fault). With a #BP gate present the guest's
+// own int3 is a debugger trap instead.
+func (v *vcpuState) undeliverable(vector uint64) (string, bool) {
+	r, err := v.regs()
+	if err != nil {
+		return "", false
+	}
+	gate := uint64(8) // protected mode
+	if r.EFER&eferLMA != 0 {
+		gate = 16 // long mode (6.14.1)
+	}
+	if uint64(r.IDTLimit) >= vector*gate+gate-1 {
+		return "", false
+	}
+	return fmt.Sprintf("int3 with no IDT entry for vector %d (IDT limit %#x): the CPU raises #GP, "+
+		"then #DF, then shuts down (a triple fault)", vector, r.IDTLimit), true
+}
+
 // classifyDebug turns a KVM_EXIT_DEBUG into a stop. It reports false for
 // a debug exit that is not ours (the run continues).
 func (v *vcpuState) classifyDebug(d kvm.DebugExit, step bool) bool {
@@ -317,6 +339,10 @@ func (v *vcpuState) classifyDebug(d kvm.DebugExit, step bool) bool {
 		}
 		if _, ok := v.sw[r.RIP]; ok {
 			v.stop(guest.Stop{Reason: guest.StopBreakpoint, PC: r.RIP})
+			return true
+		}
+		if detail, ok := v.undeliverable(vectorBreak); ok {
+			v.finishFault(guest.Fault{Kind: guest.FaultTripleFault, Vector: -1, Detail: detail}, true)
 			return true
 		}
 		r.RIP++ // the guest's own int3: report it past the instruction, as the CPU would
