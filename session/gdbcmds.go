@@ -248,8 +248,8 @@ func (l *loop) enable(c Enable) {
 		}
 		found = true
 		bp.Enabled = c.On
-		if l.m == nil || bp.Err != "" {
-			continue
+		if l.m == nil || bp.Err != "" || bp.soft {
+			continue // software and value watchpoints are checked by the session, not inserted
 		}
 		b := bp
 		l.whileStopped(func() {
