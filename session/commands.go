@@ -53,6 +53,9 @@ type (
 	// Advance runs until Spec (a location as for Break) is reached or the
 	// selected frame returns (gdb's advance and until LOCATION).
 	Advance struct{ Spec string }
+	// Jump resumes at Spec's address (gdb's jump): rip changes, nothing
+	// else does.
+	Jump struct{ Spec string }
 	// Watch sets a watchpoint on an lvalue expression ("counter", "*0x1000").
 	Watch struct {
 		Expr string
@@ -172,6 +175,7 @@ func (Undisplay) isCommand()   {}
 func (Enable) isCommand()      {}
 func (Condition) isCommand()   {}
 func (Advance) isCommand()     {}
+func (Jump) isCommand()        {}
 func (Examine) isCommand()     {}
 func (SelectFrame) isCommand() {}
 func (ReadMemory) isCommand()  {}

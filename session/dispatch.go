@@ -91,6 +91,8 @@ func (l *loop) command(c Command) bool {
 		l.condition(c)
 	case Advance:
 		l.advance(c.Spec)
+	case Jump:
+		l.jump(c.Spec)
 	case Examine:
 		l.examine(c)
 	case SelectFrame:
@@ -150,7 +152,7 @@ func (l *loop) command(c Command) bool {
 // needsStopped says whether a command needs a stopped guest.
 func needsStopped(c Command) (bool, bool) {
 	switch c.(type) {
-	case Continue, Step, Next, Until, StepInstr, NextInstr, Finish, SelectFrame, Examine, SetVar, Advance:
+	case Continue, Step, Next, Until, StepInstr, NextInstr, Finish, SelectFrame, Examine, SetVar, Advance, Jump:
 		return true, true
 	}
 	return false, false

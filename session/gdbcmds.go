@@ -439,3 +439,22 @@ func (l *loop) infoSymbol(expr string) {
 	}
 	l.s.outf("%s in section %s", where, sec.Name)
 }
+
+// jump answers Jump: rip moves to the location's first address and the
+// guest continues from there, as gdb's jump does (the stack and the other
+// registers stay as they are).
+func (l *loop) jump(spec string) {
+	locs, err := l.resolveSpec(spec)
+	if err != nil || len(locs) == 0 {
+		l.s.errorf("jump %s: %v", spec, err)
+		return
+	}
+	r := l.stop.regs
+	r.RIP = locs[0].Addr
+	if err := l.m.SetRegs(0, &r); err != nil {
+		l.s.errorf("jump: %v", err)
+		return
+	}
+	l.s.outf("Continuing at %#x.", r.RIP)
+	l.resume()
+}

@@ -124,3 +124,24 @@ func TestUntil(t *testing.T) {
 		t.Fatalf("until stopped at %+v, want measure_all line 25", top(s))
 	}
 }
+
+// TestJump: `jump 25` from the start of measure_all skips its loop: the
+// guest prints result 0 and exits 0 instead of 32.
+func TestJump(t *testing.T) {
+	dir := testenv.CopyApp(t, "../testdata/guests/calls")
+	h := start(t, Config{Dir: dir, NoWatch: true, Breakpoints: []string{"measure_all"}})
+	h.stop("break measure_all")
+	h.s.Send(Delete{})
+	c, err := ParseCommand("jump 25")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.s.Send(c)
+	if out := h.output("jump").Text; !strings.HasPrefix(out, "Continuing at 0x") {
+		t.Fatalf("jump said %q", out)
+	}
+	e := h.until("exit", 60*time.Second, func(e Event) bool { _, ok := e.(ExitEvent); return ok }).(ExitEvent)
+	if e.Exit.Status != 0 {
+		t.Fatalf("exit status %d, want 0 (the loop skipped)", e.Exit.Status)
+	}
+}

@@ -74,6 +74,11 @@ func parseGDB(verb, arg string) (c Command, ok bool, err error) {
 			return nil, true, fmt.Errorf("condition: want `condition N [EXPR]`")
 		}
 		return Condition{ID: id, Expr: strings.TrimSpace(expr)}, true, nil
+	case "jump", "j":
+		if arg == "" {
+			return nil, true, fmt.Errorf("jump: need a location (LINE, FILE:LINE, FUNCTION or *ADDRESS)")
+		}
+		return Jump{Spec: arg}, true, nil
 	case "advance", "until", "u":
 		if arg == "" {
 			if verb == "advance" {

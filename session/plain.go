@@ -119,7 +119,7 @@ func RunPlain(s *Session, in io.Reader, out io.Writer, o PlainOptions) error {
 // isRun reports whether c runs the guest (and so waits for the next stop).
 func isRun(c Command) bool {
 	switch c.(type) {
-	case Continue, Step, Next, Until, StepInstr, NextInstr, Finish, Advance, Reboot, Rebuild, Start:
+	case Continue, Step, Next, Until, StepInstr, NextInstr, Finish, Advance, Jump, Reboot, Rebuild, Start:
 		return true
 	}
 	return false
