@@ -286,6 +286,21 @@ func (ev *evaluator) parsePrimary() (Value, error) {
 		return floatLiteral(t.text)
 	case tokChar:
 		ev.pos++
+		if file, ok := ev.scopedFile(t.text); ok { // 'file.c'::name
+			name := ev.toks[ev.pos-1].text
+			known := false
+			for _, u := range ev.f.units {
+				known = known || fileMatches(u.name, file)
+			}
+			if !known {
+				return Value{}, fmt.Errorf("No symbol \"%s\" in current context.", file) // gdb's words
+			}
+			v, err := ev.fileScope(name, func(u *unit) bool { return fileMatches(u.name, file) })
+			if err != nil && (strings.HasPrefix(err.Error(), "No symbol") || strings.Contains(err.Error(), "unknown type")) {
+				return v, fmt.Errorf("No symbol \"%s\" in file %s.", name, file)
+			}
+			return v, err
+		}
 		return charLiteral(t.text)
 	case tokReg:
 		ev.pos++
@@ -322,12 +337,34 @@ func (ev *evaluator) identifier(name string) (Value, error) {
 			}
 		}
 	}
+	return ev.fileScope(name, nil)
+}
+
+// scopedFile recognises gdb's 'FILE'::NAME (gdb manual, "Program
+// Variables"): quoted (the char token just read) is a file name, not a
+// character, when `::` and an identifier follow; it consumes them, leaving
+// the identifier as the last token read.
+func (ev *evaluator) scopedFile(quoted string) (string, bool) {
+	p := ev.pos
+	if len(quoted) < 4 || p+2 >= len(ev.toks) || ev.toks[p].text != ":" || ev.toks[p+1].text != ":" || ev.toks[p+2].kind != tokIdent {
+		return "", false
+	}
+	ev.pos = p + 3
+	return quoted[1 : len(quoted)-1], true
+}
+
+// fileScope resolves name at file scope: the frame's unit first, then
+// every unit; keep, when set, limits the units searched.
+func (ev *evaluator) fileScope(name string, keep func(*unit) bool) (Value, error) {
 	var (
 		v     Value
 		err   error
 		found bool
 	)
 	ev.f.lookupScopes(ev.u, func(u *unit, s *unitScope) bool {
+		if keep != nil && !keep(u) {
+			return false
+		}
 		if off, ok := s.vars[name]; ok {
 			e, e2 := ev.f.entryAt(off)
 			if e2 != nil {

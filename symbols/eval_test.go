@@ -18,6 +18,7 @@ var evalExprs = []string{
 	// globals, statics, functions, enumerators
 	"global_counter", "&global_counter", "counter", "banner", "&banner", "banner[4]", "hook", "&hook", "*main", "main",
 	"GREEN", "s->color == GREEN", "BLUE + 1", "(enum color)5",
+	"'util.c'::counter", "'prog.c'::counter", "'util.c'::counter + 1", "&'util.c'::counter", "'nosuch.c'::counter", "'prog.c'::helper_local",
 	// literals and arithmetic
 	"'a'", "'\\n'", "(char)65", "(unsigned char)300", "10/3", "10%3", "-7/2", "1 << 4", "0x10 | 3", "0xffffffff",
 	"-1U", "5000000000", "1.5", "10/3.0", "2.5f * 2", "~0", "1 ? 2 : 3", "!0", "3 > 2 == 1",
