@@ -53,6 +53,8 @@ type (
 	// Advance runs until Spec (a location as for Break) is reached or the
 	// selected frame returns (gdb's advance and until LOCATION).
 	Advance struct{ Spec string }
+	// Thread prints the backtrace of a lib/sched-coop thread's context.
+	Thread struct{ ID int }
 	// Jump resumes at Spec's address (gdb's jump): rip changes, nothing
 	// else does.
 	Jump struct{ Spec string }
@@ -176,6 +178,7 @@ func (Enable) isCommand()      {}
 func (Condition) isCommand()   {}
 func (Advance) isCommand()     {}
 func (Jump) isCommand()        {}
+func (Thread) isCommand()      {}
 func (Examine) isCommand()     {}
 func (SelectFrame) isCommand() {}
 func (ReadMemory) isCommand()  {}

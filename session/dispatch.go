@@ -93,6 +93,8 @@ func (l *loop) command(c Command) bool {
 		l.advance(c.Spec)
 	case Jump:
 		l.jump(c.Spec)
+	case Thread:
+		l.threadBacktrace(c.ID)
 	case Examine:
 		l.examine(c)
 	case SelectFrame:
@@ -152,7 +154,7 @@ func (l *loop) command(c Command) bool {
 // needsStopped says whether a command needs a stopped guest.
 func needsStopped(c Command) (bool, bool) {
 	switch c.(type) {
-	case Continue, Step, Next, Until, StepInstr, NextInstr, Finish, SelectFrame, Examine, SetVar, Advance, Jump:
+	case Continue, Step, Next, Until, StepInstr, NextInstr, Finish, SelectFrame, Examine, SetVar, Advance, Jump, Thread:
 		return true, true
 	}
 	return false, false
@@ -168,6 +170,8 @@ func (l *loop) info(what, arg string) {
 		l.infoLine()
 	case "symbol":
 		l.infoSymbol(arg)
+	case "threads":
+		l.infoThreads()
 	case "layers":
 		l.listLayers()
 	case "registers", "frame", "locals", "args", "backtrace":

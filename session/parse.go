@@ -103,10 +103,10 @@ func ParseCommand(line string) (Command, error) {
 			"r": "registers", "reg": "registers", "registers": "registers", "all-registers": "registers",
 			"f": "frame", "frame": "frame", "locals": "locals", "args": "args",
 			"layers": "layers", "bt": "backtrace", "stack": "backtrace",
-			"line": "line", "display": "display", "symbol": "symbol",
+			"line": "line", "display": "display", "symbol": "symbol", "threads": "threads",
 		}[subject]
 		if what == "" {
-			return nil, fmt.Errorf("info: unknown subject %q (breakpoints, registers, frame, locals, args, layers, stack, line, display, symbol)", subject)
+			return nil, fmt.Errorf("info: unknown subject %q (breakpoints, registers, frame, locals, args, layers, stack, line, display, symbol, threads)", subject)
 		}
 		return Info{What: what, Arg: strings.TrimSpace(rest)}, nil
 	case "layers":

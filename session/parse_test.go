@@ -73,7 +73,7 @@ func TestParseCommand(t *testing.T) {
 			t.Errorf("%q = %#v, want %#v", line, got, want)
 		}
 	}
-	for _, bad := range []string{"", "b", "frobnicate", "delete x", "x/0x $rsp", "x/8z $rsp", "c now", "info nothing", "frame -1", "b main if", "b main x", "profile soon", "profile -1s", "p/q x", "set x", "condition x", "advance", "jump", "ptype", "undisplay z"} {
+	for _, bad := range []string{"", "b", "frobnicate", "delete x", "x/0x $rsp", "x/8z $rsp", "c now", "info nothing", "frame -1", "b main if", "b main x", "profile soon", "profile -1s", "p/q x", "set x", "condition x", "advance", "jump", "thread", "thread x", "ptype", "undisplay z"} {
 		if c, err := ParseCommand(bad); err == nil {
 			t.Errorf("%q parsed as %#v, want an error", bad, c)
 		}

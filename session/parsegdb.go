@@ -74,6 +74,12 @@ func parseGDB(verb, arg string) (c Command, ok bool, err error) {
 			return nil, true, fmt.Errorf("condition: want `condition N [EXPR]`")
 		}
 		return Condition{ID: id, Expr: strings.TrimSpace(expr)}, true, nil
+	case "thread":
+		id, err := strconv.Atoi(arg)
+		if err != nil || id < 0 {
+			return nil, true, fmt.Errorf("thread: want a thread id (info threads lists them)")
+		}
+		return Thread{ID: id}, true, nil
 	case "jump", "j":
 		if arg == "" {
 			return nil, true, fmt.Errorf("jump: need a location (LINE, FILE:LINE, FUNCTION or *ADDRESS)")

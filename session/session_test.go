@@ -343,3 +343,32 @@ func TestNextStaysInItsThread(t *testing.T) {
 		}
 	}
 }
+
+// TestCoopThreads: `info threads` and `thread N` read lib/sched-coop's
+// thread table in examples/threads: at the first stop in a worker, main
+// waits in ukw_thread_join, worker A runs, B and C have not started.
+func TestCoopThreads(t *testing.T) {
+	dir := testenv.CopyApp(t, "../examples/threads")
+	h := start(t, Config{Dir: dir, NoWatch: true, Breakpoints: []string{"worker"}})
+	h.stop("break worker")
+	h.s.Send(Info{What: "threads"})
+	out := h.output("info threads").Text
+	for _, want := range []string{"  0   runnable  main at ", "* 1   running   worker at ", "  2   runnable  ukw_thread_start at ", "  3   runnable  ukw_thread_start at "} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("info threads lacks %q:\n%s", want, out)
+		}
+	}
+	h.s.Send(Thread{ID: 0})
+	if out := h.output("thread 0").Text; !strings.HasPrefix(out, "[Thread 0 (runnable)]\n#0  ukw_thread_join () at ") || !strings.Contains(out, " in main () at ") {
+		t.Fatalf("thread 0:\n%s", out)
+	}
+	// threads carry on: the selection stays on the stopped thread
+	h.s.Send(Continue{})
+	if s := h.stop("next worker"); top(s).Function != "worker" {
+		t.Fatalf("continue stopped in %+v", top(s))
+	}
+	h.s.Send(Info{What: "threads"})
+	if out := h.output("info threads").Text; !strings.Contains(out, "* 2   running   worker at ") || !strings.Contains(out, "  1   runnable  worker at ") {
+		t.Fatalf("second stop:\n%s", out)
+	}
+}
