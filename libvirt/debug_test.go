@@ -10,27 +10,6 @@ import (
 	"ukw/symbols"
 )
 
-// guestMemory reads guest virtual memory for the unwinder.
-type guestMemory struct{ m guest.Machine }
-
-func (g guestMemory) ReadAt(p []byte, off int64) (int, error) {
-	if err := g.m.ReadMemory(0, guest.Virtual, uint64(off), p); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
-// dwarfRegs converts a stop's registers to the unwinder's DWARF numbering
-// (System V AMD64 psABI, Figure 3.36).
-func dwarfRegs(r guest.Regs) symbols.Regs {
-	var d symbols.Regs
-	for n, v := range []uint64{r.RAX, r.RDX, r.RCX, r.RBX, r.RSI, r.RDI, r.RBP, r.RSP,
-		r.R8, r.R9, r.R10, r.R11, r.R12, r.R13, r.R14, r.R15, r.RIP} {
-		d.Set(n, v)
-	}
-	return d
-}
-
 // breakAndBacktrace boots testdata/guests/calls, breaks in manhattan (by
 // symbol, through symbols.Breakpoints), and checks the symbolized backtrace
 // manhattan ← perimeter ← measure ← measure_all ← main; then it lets the
@@ -63,7 +42,7 @@ func breakAndBacktrace(t *testing.T, b backend, calls *build.Result) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bt := f.Unwind(dwarfRegs(regs), guestMemory{m})
+	bt := f.Unwind(symbols.AllRegs(regs.DWARF()), guest.VirtualMemory{M: m})
 	var names []string
 	for _, fr := range bt.Frames {
 		if len(fr.Loc.Frames) > 0 {

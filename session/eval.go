@@ -15,7 +15,7 @@ import (
 func (l *loop) memReader() symbols.Memory {
 	var mem layeredMem
 	if l.m != nil {
-		mem = append(mem, machineMem{l.m})
+		mem = append(mem, guest.VirtualMemory{M: l.m})
 	}
 	if l.sym != nil {
 		mem = append(mem, l.sym)

@@ -309,10 +309,10 @@ func (l *loop) hitting(st guest.Stop) []*bpt {
 			if regs.RIP == 0 {
 				regs, _ = l.m.Regs(st.CPU)
 			}
-			frames = l.sym.Unwind(dwarfRegs(&regs), machineMem{l.m}).Frames
+			frames = l.sym.Unwind(symbols.AllRegs(regs.DWARF()), guest.VirtualMemory{M: l.m}).Frames
 			unwound = true
 		}
-		v, err := l.sym.Eval(bp.Cond, frames, 0, 0, machineMem{l.m})
+		v, err := l.sym.Eval(bp.Cond, frames, 0, 0, guest.VirtualMemory{M: l.m})
 		if err != nil {
 			l.s.errorf("Error in testing condition for breakpoint %d: %v", bp.ID, err)
 			out = append(out, bp)

@@ -27,18 +27,6 @@ type stopState struct {
 	hide     int // inline frames at the pc not shown (gdb's skipped frames)
 }
 
-// machineMem reads guest virtual memory through the machine.
-type machineMem struct {
-	m guest.Machine
-}
-
-func (mm machineMem) ReadAt(p []byte, off int64) (int, error) {
-	if err := mm.m.ReadMemory(0, guest.Virtual, uint64(off), p); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
 // layeredMem tries each reader in turn (the machine, a saved stack copy, the ELF).
 type layeredMem []interface {
 	ReadAt([]byte, int64) (int, error)
@@ -72,10 +60,6 @@ func (s stackCopy) ReadAt(p []byte, off int64) (int, error) {
 	return copy(p, s.data[a-s.addr:]), nil
 }
 
-func dwarfRegs(r *guest.Regs) symbols.Regs {
-	return symbols.Regs{R: r.DWARF(), Valid: 1<<symbols.NumRegs - 1}
-}
-
 // unwind symbolizes a backtrace and flattens its inline chains.
 // hide is how many inline frames of the innermost frame are not shown
 // (symbols.HiddenInlineFrames).
@@ -84,7 +68,7 @@ func (l *loop) unwind(r *guest.Regs, mem symbols.Memory, hide int) (symbols.Back
 		f := Frame{PC: r.RIP}
 		return symbols.Backtrace{}, []Frame{f}, []frameRef{{0, 0}}
 	}
-	bt := l.sym.Unwind(dwarfRegs(r), mem)
+	bt := l.sym.Unwind(symbols.AllRegs(r.DWARF()), mem)
 	var frames []Frame
 	var refs []frameRef
 	for i, pf := range bt.Frames {
@@ -115,7 +99,7 @@ func (l *loop) frameVars(st *stopState, i int) []Var {
 		return nil
 	}
 	ref := st.refs[i]
-	params, locals, err := l.sym.FrameVars(st.bt.Frames, ref.phys, ref.inline, machineMem{l.m})
+	params, locals, err := l.sym.FrameVars(st.bt.Frames, ref.phys, ref.inline, guest.VirtualMemory{M: l.m})
 	if err != nil {
 		return nil
 	}
@@ -163,7 +147,7 @@ func (l *loop) report(st guest.Stop, detail string, hide int) {
 		hide = l.hiddenInline(st)
 	}
 	s := &stopState{seq: l.seq, reason: st.Reason, regs: regs, hide: hide}
-	s.bt, s.frames, s.refs = l.unwind(&regs, machineMem{l.m}, hide)
+	s.bt, s.frames, s.refs = l.unwind(&regs, guest.VirtualMemory{M: l.m}, hide)
 	l.stop = s
 	l.mem.newStop()
 	// the place as shown: frame 0 (which may be a caller of hidden inline frames)
@@ -257,7 +241,7 @@ func (l *loop) selectFrame(i int) {
 // faultEvent symbolizes a crash and renders the report `ukw run` prints.
 func (l *loop) faultEvent(f guest.Fault) FaultEvent {
 	ev := FaultEvent{Fault: f}
-	mem := layeredMem{machineMem{l.m}, stackCopy{f.StackAddr, f.Stack}}
+	mem := layeredMem{guest.VirtualMemory{M: l.m}, stackCopy{f.StackAddr, f.Stack}}
 	if l.sym != nil {
 		mem = append(mem, l.sym)
 	}
@@ -273,7 +257,7 @@ func (l *loop) faultEvent(f guest.Fault) FaultEvent {
 		}
 	}
 	if l.sym != nil {
-		c := symbols.Crash{Vector: f.Vector, ErrorCode: f.ErrorCode, CR2: f.Regs.CR2, Regs: dwarfRegs(&f.Regs),
+		c := symbols.Crash{Vector: f.Vector, ErrorCode: f.ErrorCode, CR2: f.Regs.CR2, Regs: symbols.AllRegs(f.Regs.DWARF()),
 			RFLAGS: f.Regs.RFLAGS, Frames: bt.Frames, StopReason: bt.Reason, Summary: f.Summary(), VectorName: guest.VectorName}
 		if f.Kind != guest.FaultException {
 			c.Vector = -1

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"ukw/guest"
+	"ukw/symbols"
 )
 
 // Software watchpoints: when the backend cannot watch memory (kvm-pvm
@@ -75,7 +76,7 @@ func (l *loop) valueWatch(bp *bpt) bool {
 // valueNow evaluates a value watchpoint at registers r; gone reports that
 // its frame has returned.
 func (l *loop) valueNow(bp *bpt, r *guest.Regs) (text string, gone bool) {
-	mem := machineMem{l.m}
+	mem := guest.VirtualMemory{M: l.m}
 	if bp.scopeCFA == 0 {
 		v, err := l.sym.Eval(bp.Spec, nil, 0, 0, mem)
 		if err != nil {
@@ -83,7 +84,7 @@ func (l *loop) valueNow(bp *bpt, r *guest.Regs) (text string, gone bool) {
 		}
 		return v.Text, false
 	}
-	bt := l.sym.Unwind(dwarfRegs(r), mem)
+	bt := l.sym.Unwind(symbols.AllRegs(r.DWARF()), mem)
 	for i, f := range bt.Frames {
 		if f.CFA != bp.scopeCFA {
 			continue

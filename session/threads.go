@@ -87,7 +87,7 @@ func (l *loop) savedContext(i uint64, r *guest.Regs) error {
 // threadFrames unwinds a thread's registers into frames.
 func (l *loop) threadFrames(t coopThread) []Frame {
 	r := t.regs
-	_, frames, _ := l.unwind(&r, machineMem{l.m}, 0)
+	_, frames, _ := l.unwind(&r, guest.VirtualMemory{M: l.m}, 0)
 	return frames
 }
 

@@ -107,24 +107,6 @@ func TestRealImageMatchesAddr2line(t *testing.T) {
 	t.Logf("%d addresses of %s identical", n, filepath.Base(res.ELF))
 }
 
-// memReader reads guest-virtual memory of a stopped machine.
-type memReader struct{ m guest.Machine }
-
-func (r memReader) ReadAt(p []byte, off int64) (int, error) {
-	if err := r.m.ReadMemory(0, guest.Virtual, uint64(off), p); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
-func dwarfRegs(r *guest.Regs) symbols.Regs {
-	var d symbols.Regs
-	for n, v := range r.DWARF() {
-		d.Set(n, v)
-	}
-	return d
-}
-
 // stackMem is the crash record's stack copy over the image.
 type stackMem struct {
 	addr  uint64
@@ -219,7 +201,7 @@ func TestUnwindThroughRealExceptionFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bt := f.Unwind(dwarfRegs(&regs), memReader{m})
+	bt := f.Unwind(symbols.AllRegs(regs.DWARF()), guest.VirtualMemory{M: m})
 	got := names(bt)
 	var exc *symbols.Exception
 	for _, fr := range bt.Frames {
@@ -250,7 +232,7 @@ func TestUnwindThroughRealExceptionFrame(t *testing.T) {
 	if fe.Fault.Vector != 14 || len(fe.Fault.Stack) == 0 {
 		t.Fatalf("crash record: vector %d, %d stack bytes", fe.Fault.Vector, len(fe.Fault.Stack))
 	}
-	bt = f.Unwind(dwarfRegs(&fe.Fault.Regs), stackMem{fe.Fault.StackAddr, fe.Fault.Stack, f})
+	bt = f.Unwind(symbols.AllRegs(fe.Fault.Regs.DWARF()), stackMem{fe.Fault.StackAddr, fe.Fault.Stack, f})
 	got = names(bt)
 	if !hasSeq(got, []string{"store_value", "apply_setting", "parse_config", "main"}) || got[0] != "store_value" {
 		t.Errorf("backtrace from the crash record: %v (%s)", got, bt.Reason)

@@ -46,6 +46,10 @@ type Regs struct {
 	Valid uint32
 }
 
+// AllRegs is a register set with every register known, from values in
+// DWARF numbering (guest.Regs.DWARF gives them).
+func AllRegs(r [NumRegs]uint64) Regs { return Regs{R: r, Valid: 1<<NumRegs - 1} }
+
 // Set stores v in register n and marks it known.
 func (r *Regs) Set(n int, v uint64) {
 	if n >= 0 && n < NumRegs {

@@ -323,7 +323,7 @@ func (c *nameCache) unwindSnapshot(f *symbols.File, s *stackSnapshot, depth int)
 // unwind unwinds from r and names every frame, inlined ones included,
 // outermost first.
 func (c *nameCache) unwind(f *symbols.File, r *guest.Regs, mem symbols.Memory, depth int) []string {
-	c.pcs, _ = f.UnwindPCs(SymbolsRegs(r), mem, depth, c.pcs[:0])
+	c.pcs, _ = f.UnwindPCs(symbols.AllRegs(r.DWARF()), mem, depth, c.pcs[:0])
 	var inner []string // innermost first
 	for _, fr := range c.pcs {
 		inner = append(inner, c.names(f, fr)...)
@@ -423,12 +423,6 @@ func (s *stackSnapshot) ReadAt(p []byte, off int64) (int, error) {
 		return 0, fmt.Errorf("%#x is outside the %d-byte stack copy at %#x", a, len(s.data), s.base)
 	}
 	return copy(p, s.data[a-s.base:]), nil
-}
-
-// SymbolsRegs converts a guest register set to the unwinder's (DWARF
-// numbering, System V AMD64 psABI Figure 3.36).
-func SymbolsRegs(r *guest.Regs) symbols.Regs {
-	return symbols.Regs{R: r.DWARF(), Valid: 1<<symbols.NumRegs - 1}
 }
 
 // pageCache reads a stopped machine's virtual memory a page at a time:

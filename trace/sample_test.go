@@ -45,11 +45,11 @@ func TestStackSnapshot(t *testing.T) {
 }
 
 // TestSymbolsRegs checks guest's DWARF order against symbols' register
-// numbers (System V AMD64 psABI, Figure 3.36).
+// numbers (System V AMD64 psABI, Figure 3.36), as the sampler converts.
 func TestSymbolsRegs(t *testing.T) {
 	r := guest.Regs{RAX: 1, RDX: 2, RCX: 3, RBX: 4, RSI: 5, RDI: 6, RBP: 7, RSP: 8,
 		R8: 9, R9: 10, R10: 11, R11: 12, R12: 13, R13: 14, R14: 15, R15: 16, RIP: 17}
-	s := SymbolsRegs(&r)
+	s := symbols.AllRegs(r.DWARF())
 	for _, c := range []struct {
 		n    int
 		want uint64

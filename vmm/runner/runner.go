@@ -337,21 +337,6 @@ func report(o *Options, m guest.Machine, t *target, end guest.Event, st *Stats) 
 	return StatusError
 }
 
-// memReader reads guest-virtual memory for the unwinder.
-type memReader struct{ m guest.Machine }
-
-func (r memReader) ReadAt(p []byte, off int64) (int, error) {
-	if err := r.m.ReadMemory(0, guest.Virtual, uint64(off), p); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
-// dwarfRegs converts to DWARF numbering (System V AMD64 psABI, Figure 3.36).
-func dwarfRegs(r *guest.Regs) symbols.Regs {
-	return symbols.Regs{R: r.DWARF(), Valid: 1<<symbols.NumRegs - 1}
-}
-
 // writeCrash prints the crash report: what happened, the symbolized
 // backtrace (CFI, frame pointers, exception frames), source, registers.
 func writeCrash(w io.Writer, m guest.Machine, elf string, f *guest.Fault) {
@@ -370,13 +355,13 @@ func writeCrash(w io.Writer, m guest.Machine, elf string, f *guest.Fault) {
 			defer sf.Close()
 		}
 	}
-	regs := dwarfRegs(&f.Regs)
+	regs := symbols.AllRegs(f.Regs.DWARF())
 	c := symbols.Crash{Vector: f.Vector, ErrorCode: f.ErrorCode, CR2: f.Regs.CR2, Regs: regs, RFLAGS: f.Regs.RFLAGS, Summary: f.Summary(), VectorName: guest.VectorName}
 	if f.Kind != guest.FaultException {
 		c.Vector = -1
 	}
 	if sf != nil && f.Regs.RIP != 0 {
-		bt := sf.Unwind(regs, memReader{m})
+		bt := sf.Unwind(regs, guest.VirtualMemory{M: m})
 		c.Frames, c.StopReason = bt.Frames, bt.Reason
 	}
 	fmt.Fprintln(w)
