@@ -3,14 +3,15 @@ package tui
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"ukw/internal/testenv"
 	"ukw/session"
 )
 
@@ -48,55 +49,18 @@ func (f *floodBackend) flood(ctx context.Context, total, rate, chunk int) {
 	}
 }
 
-// frameWatcher is the program's output: it reports when a frame containing
-// the wanted text is written to the terminal.
-type frameWatcher struct {
-	mu   sync.Mutex
-	want []byte
-	tail []byte
-	seen chan time.Time
-}
-
-func newFrameWatcher() *frameWatcher { return &frameWatcher{seen: make(chan time.Time, 1)} }
-
-func (w *frameWatcher) expect(s string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.want, w.tail = []byte(s), nil
-}
-
-func (w *frameWatcher) Write(p []byte) (int, error) {
-	now := time.Now()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.want == nil {
-		return len(p), nil
-	}
-	buf := append(w.tail, p...)
-	if bytes.Contains(buf, w.want) {
-		w.want = nil
-		select {
-		case w.seen <- now:
-		default:
-		}
-		return len(p), nil
-	}
-	w.tail = append(w.tail[:0], buf[max(len(buf)-len(w.want), 0):]...)
-	return len(p), nil
-}
-
 // floodRig runs the real Bubble Tea program (standard renderer, 80x24)
 // against a flooding backend.
 type floodRig struct {
 	p     *tea.Program
 	b     *floodBackend
-	out   *frameWatcher
+	out   *testenv.Screen
 	done  chan tea.Model
 	typed string
 }
 
 func newFloodRig(tb testing.TB) *floodRig {
-	r := &floodRig{b: &floodBackend{ch: make(chan session.Event, 64)}, out: newFrameWatcher(), done: make(chan tea.Model, 1)}
+	r := &floodRig{b: &floodBackend{ch: make(chan session.Event, 64)}, out: testenv.NewScreen(), done: make(chan tea.Model, 1)}
 	r.p = tea.NewProgram(New(r.b, Options{Renderer: asciiRenderer()}),
 		tea.WithInput(nil), tea.WithOutput(r.out), tea.WithoutSignals())
 	go func() {
@@ -119,16 +83,10 @@ func (r *floodRig) keystroke(tb testing.TB, c byte) time.Duration {
 		r.p.Send(press("ctrl+u"))
 	}
 	r.typed += string(c)
-	r.out.expect("(ukw) " + r.typed)
+	r.out.Expect("(ukw) " + r.typed)
 	t0 := time.Now()
 	r.p.Send(press(string(c)))
-	select {
-	case t1 := <-r.out.seen:
-		return t1.Sub(t0)
-	case <-time.After(10 * time.Second):
-		tb.Fatalf("the key %q never reached the screen", c)
-		return 0
-	}
+	return r.out.Await(tb, fmt.Sprintf("the key %q", c), 10*time.Second).Sub(t0)
 }
 
 func (r *floodRig) stop() *Model {

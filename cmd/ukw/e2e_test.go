@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -12,7 +11,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -211,53 +209,6 @@ func TestDevWorkbenchInTmux(t *testing.T) {
 	}
 }
 
-// screenWatcher is the workbench's terminal in the latency benchmark: it
-// reports when a frame containing the wanted text is written.
-type screenWatcher struct {
-	mu   sync.Mutex
-	want []byte
-	tail []byte
-	seen chan time.Time
-}
-
-func (w *screenWatcher) expect(s string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.want, w.tail = []byte(s), nil
-}
-
-func (w *screenWatcher) Write(p []byte) (int, error) {
-	now := time.Now()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.want == nil {
-		return len(p), nil
-	}
-	buf := append(w.tail, p...)
-	if bytes.Contains(buf, w.want) {
-		w.want = nil
-		select {
-		case w.seen <- now:
-		default:
-		}
-		return len(p), nil
-	}
-	w.tail = append(w.tail[:0], buf[max(len(buf)-len(w.want), 0):]...)
-	return len(p), nil
-}
-
-// await waits for the expected text, failing after timeout.
-func (w *screenWatcher) await(tb testing.TB, what string, timeout time.Duration) time.Time {
-	tb.Helper()
-	select {
-	case t := <-w.seen:
-		return t
-	case <-time.After(timeout):
-		tb.Fatalf("no frame showing %s within %s", what, timeout)
-		return time.Time{}
-	}
-}
-
 // countingBackend hands the session's events to the workbench and counts
 // the console bytes among them.
 type countingBackend struct {
@@ -313,8 +264,8 @@ func benchKeys(b *testing.B, dir, cmdline, ready string) {
 	}()
 	r := lipgloss.NewRenderer(io.Discard)
 	r.SetColorProfile(termenv.Ascii)
-	scr := &screenWatcher{seen: make(chan time.Time, 1)}
-	scr.expect(ready)
+	scr := testenv.NewScreen()
+	scr.Expect(ready)
 	p := tea.NewProgram(tui.New(be, tui.Options{Renderer: r}), tea.WithInput(nil), tea.WithOutput(scr), tea.WithoutSignals())
 	done := make(chan error, 1)
 	go func() { _, err := p.Run(); done <- err }()
@@ -325,7 +276,7 @@ func benchKeys(b *testing.B, dir, cmdline, ready string) {
 		}
 	}()
 	p.Send(tea.WindowSizeMsg{Width: 160, Height: 45})
-	scr.await(b, fmt.Sprintf("%q (build and boot)", ready), 3*time.Minute)
+	scr.Await(b, fmt.Sprintf("%q (build and boot)", ready), 3*time.Minute)
 	p.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{':'}})
 
 	typed := ""
@@ -341,10 +292,10 @@ func benchKeys(b *testing.B, dir, cmdline, ready string) {
 		time.Sleep(time.Duration(rand.IntN(int(17 * time.Millisecond))))
 		c := rune('a' + i%26)
 		typed += string(c)
-		scr.expect("(ukw) " + typed)
+		scr.Expect("(ukw) " + typed)
 		t0 := time.Now()
 		p.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{c}})
-		lat = append(lat, scr.await(b, fmt.Sprintf("the key %q", c), 30*time.Second).Sub(t0))
+		lat = append(lat, scr.Await(b, fmt.Sprintf("the key %q", c), 30*time.Second).Sub(t0))
 	}
 	b.StopTimer()
 	rate := float64(be.console.Load()-bytes0) / time.Since(start).Seconds()
