@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"ukw/build"
 	"ukw/guest"
 	"ukw/internal/testenv"
-	"ukw/symbols"
 	"ukw/vmm"
 )
 
@@ -176,7 +173,7 @@ func TestSampleOnRealGuest(t *testing.T) {
 // 64 records and counts the other 1039 as dropped.
 func TestRingOverflowIsCounted(t *testing.T) {
 	testenv.KVM(t)
-	dir := copyGuest(t, "tracetree")
+	dir := testenv.CopyApp(t, filepath.Join("..", "testdata", "guests", "tracetree"))
 	y, err := os.ReadFile(filepath.Join(dir, "ukw.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -185,24 +182,12 @@ func TestRingOverflowIsCounted(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ukw.yaml"), y, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	app, err := build.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := build.Build(context.Background(), app, build.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := symbols.Open(res.ELF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := buildDir(t, dir)
 	im, err := NewImage(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := vmm.New(guest.Config{Image: res.ELF, Cmdline: "tracetree 20", Timeout: 60 * time.Second})
+	m, err := vmm.New(guest.Config{Image: f.Path(), Cmdline: "tracetree 20", Timeout: 60 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

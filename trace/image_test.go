@@ -15,11 +15,18 @@ import (
 	"ukw/symbols"
 )
 
-// buildGuest builds testdata/guests/name and opens its ELF.
+// buildGuest builds a copy of testdata/guests/name (so that concurrent test
+// binaries never build the same directory at once) and opens its ELF.
 func buildGuest(t *testing.T, name string) *symbols.File {
 	t.Helper()
+	return buildDir(t, testenv.CopyApp(t, filepath.Join("..", "testdata", "guests", name)))
+}
+
+// buildDir builds the app in dir and opens its ELF, closed at cleanup.
+func buildDir(t *testing.T, dir string) *symbols.File {
+	t.Helper()
 	testenv.Tool(t, "gcc", "ld", "objcopy")
-	app, err := build.Load(copyGuest(t, name))
+	app, err := build.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,35 +40,6 @@ func buildGuest(t *testing.T, name string) *symbols.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
-}
-
-// copyGuest copies testdata/guests/name's sources to a temporary
-// directory, so that concurrent test binaries never build the same
-// directory at once.
-func copyGuest(t *testing.T, name string) string {
-	t.Helper()
-	src := filepath.Join("..", "testdata", "guests", name)
-	dst := filepath.Join(t.TempDir(), name)
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ents, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		if e.IsDir() {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err == nil {
-			err = os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
 }
 
 // traceLines finds the UKW_TRACE lines of a source file.
