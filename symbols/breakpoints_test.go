@@ -43,12 +43,7 @@ func TestBreakpointsMatchGDB(t *testing.T) {
 		"prog.c:82", "util.c:8", "prog.c:30", "prog.c:37", "prog.c:47", "util.c:25", "prog.c:40", "prog.h:34"}
 	for _, lvl := range optLevels {
 		t.Run(lvl.name, func(t *testing.T) {
-			exe := buildProg(t, lvl.flags)
-			f, err := Open(exe)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			exe, f := openProg(t, lvl.flags)
 			for _, spec := range specs {
 				want := gdbBreakAddrs(t, exe, spec)
 				bps, err := f.Breakpoints(spec)

@@ -66,12 +66,7 @@ func badObjdump(s string) bool {
 func TestDisassembleMatchesObjdump(t *testing.T) {
 	for _, lvl := range optLevels {
 		t.Run(lvl.name, func(t *testing.T) {
-			exe := buildProg(t, lvl.flags)
-			f, err := Open(exe)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			exe, f := openProg(t, lvl.flags)
 			compareObjdump(t, f, exe, 30)
 		})
 	}
@@ -133,12 +128,7 @@ var gdbInsnRe = regexp.MustCompile(`^\s+0x([0-9a-f]+) <\+\d+>:`)
 // DisassembleSource as in gdb's `disassemble /s`.
 func TestDisassembleSourceMatchesGDB(t *testing.T) {
 	testenv.Tool(t, "gdb")
-	exe := buildProg(t, "-O0")
-	f, err := Open(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	exe, f := openProg(t, "-O0")
 	for _, fn := range []string{"main", "leaf", "walk", "fib", "hook", "helper", "util_entry", "stop"} {
 		out, err := exec.Command("gdb", "-nx", "-batch", "-ex", "disassemble /s "+fn, exe).Output()
 		if err != nil {

@@ -39,12 +39,7 @@ var evalExprs = []string{
 func TestEvalMatchesGDBPrint(t *testing.T) {
 	for _, lvl := range optLevels {
 		t.Run(lvl.name, func(t *testing.T) {
-			exe := buildProg(t, lvl.flags)
-			f, err := Open(exe)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			exe, f := openProg(t, lvl.flags)
 			stops := runGDBPrint(t, exe, []string{"leaf", "fib", "util_entry"}, 4, evalExprs)
 			compared, lenient, bad := 0, 0, 0
 			for si := range stops {
@@ -102,12 +97,7 @@ func TestEvalMatchesGDBPrint(t *testing.T) {
 // pointer to `second`) gives children whose expressions evaluate to the
 // same text, type and address, and FrameVars' Val expands the same way.
 func TestChildrenMatchEval(t *testing.T) {
-	exe := buildProg(t, "-O0")
-	f, err := Open(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	exe, f := openProg(t, "-O0")
 	stops := runGDBPrint(t, exe, []string{"leaf"}, 1, []string{"*first.next", "first.pts[2]"})
 	s := &stops[0]
 	mem := s.memory(t, f)
@@ -169,12 +159,7 @@ func TestChildrenMatchEval(t *testing.T) {
 // TestEvalGlobalsWithoutFrames: with no frames, globals and constants
 // still evaluate against the image's initial memory.
 func TestEvalGlobalsWithoutFrames(t *testing.T) {
-	exe := buildProg(t, "-O0")
-	f, err := Open(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	_, f := openProg(t, "-O0")
 	for expr, want := range map[string]string{
 		"banner":               `"ukw symbols"`,
 		"sizeof(struct shape)": "80",

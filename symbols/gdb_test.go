@@ -205,12 +205,7 @@ var stopBreaks = []string{"stop", "helper_local", "leaf", "fib"}
 func TestUnwindMatchesGDB(t *testing.T) {
 	for _, lvl := range optLevels {
 		t.Run(lvl.name, func(t *testing.T) {
-			exe := buildProg(t, lvl.flags)
-			f, err := Open(exe)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			exe, f := openProg(t, lvl.flags)
 			stops := runGDB(t, exe, stopBreaks, 14)
 			for i := range stops {
 				s := &stops[i]

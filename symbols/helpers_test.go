@@ -25,6 +25,19 @@ func srcDir(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "testdata", "symbols")
 }
 
+// openProg builds the test program with flags and opens it (closed at
+// cleanup); it returns the executable's path and the File.
+func openProg(t testing.TB, flags string) (string, *File) {
+	t.Helper()
+	exe := buildProg(t, flags)
+	f, err := Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return exe, f
+}
+
 // buildProg compiles testdata/symbols into a non-PIE host executable with
 // DWARF 5 (gcc 12's default) in a temp dir.
 func buildProg(t testing.TB, flags string, extra ...string) string {

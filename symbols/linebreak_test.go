@@ -66,12 +66,7 @@ func TestLineBreakpointsEveryLine(t *testing.T) {
 	sort.Strings(specs)
 	for _, lvl := range optLevels {
 		t.Run(lvl.name, func(t *testing.T) {
-			exe := buildProg(t, lvl.flags)
-			f, err := Open(exe)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			exe, f := openProg(t, lvl.flags)
 			want := gdbBreakAll(t, exe, specs)
 			bad := 0
 			for _, spec := range specs {

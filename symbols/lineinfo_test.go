@@ -107,12 +107,7 @@ func TestLineQueriesMatchGDB(t *testing.T) {
 	testenv.Tool(t, "gdb")
 	for _, lvl := range optLevels {
 		t.Run(lvl.name, func(t *testing.T) {
-			exe := buildProg(t, lvl.flags)
-			f, err := Open(exe)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			exe, f := openProg(t, lvl.flags)
 			addrs := funcAddrs(t, f)
 			want := gdbLines(t, exe, addrs)
 			at := map[uint64]gdbLine{}
@@ -174,12 +169,7 @@ func TestAfterPrologueMatchesGDB(t *testing.T) {
 	testenv.Tool(t, "gdb")
 	for _, lvl := range optLevels {
 		t.Run(lvl.name, func(t *testing.T) {
-			exe := buildProg(t, lvl.flags)
-			f, err := Open(exe)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			exe, f := openProg(t, lvl.flags)
 			for _, name := range []string{"main", "leaf", "walk", "fib", "stop", "helper", "hook", "util_entry"} {
 				syms := f.LookupSymbol(name)
 				if len(syms) != 1 {

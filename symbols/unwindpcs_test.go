@@ -12,12 +12,7 @@ import (
 func TestUnwindPCsMatchesUnwind(t *testing.T) {
 	for _, lvl := range optLevels {
 		t.Run(lvl.name, func(t *testing.T) {
-			exe := buildProg(t, lvl.flags)
-			f, err := Open(exe)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			exe, f := openProg(t, lvl.flags)
 			stops := runGDB(t, exe, stopBreaks, 14)
 			deep := 0
 			for i := range stops {

@@ -24,12 +24,7 @@ func formatVars(vs []Var, none string) string {
 func TestFrameVarsMatchGDB(t *testing.T) {
 	for _, lvl := range optLevels {
 		t.Run(lvl.name, func(t *testing.T) {
-			exe := buildProg(t, lvl.flags)
-			f, err := Open(exe)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			exe, f := openProg(t, lvl.flags)
 			stops := runGDB(t, exe, stopBreaks, 14)
 			checked, lenient := 0, 0
 			for i := range stops {
