@@ -244,12 +244,8 @@ func parseAbbrevs(b []byte, off uint64, h *cuHeader, hint int) (*abbrevTable, er
 		}
 		a := abbrev{tag: r.uleb(), children: r.u8() != 0, lo: uint32(len(t.attrs)), skip: skipInfo{sibling: -1}}
 		for r.err == nil {
-			at, form := r.uleb(), r.uleb()
-			var ic int64
-			if form == fImplicitConst {
-				ic = r.sleb()
-			}
-			if at == 0 && form == 0 {
+			at, form, ic, ok := r.attrSpec()
+			if !ok {
 				break
 			}
 			x := newAttr(at, form, ic)
@@ -278,6 +274,17 @@ func parseAbbrevs(b []byte, off uint64, h *cuHeader, hint int) (*abbrevTable, er
 	return t, nil
 }
 
+// attrSpec reads one attribute specification of an abbreviation (DWARF
+// 5, 7.5.3: name, form, and for DW_FORM_implicit_const its value); ok is
+// false at the (0, 0) pair that ends the list.
+func (r *rbuf) attrSpec() (at, form uint64, ic int64, ok bool) {
+	at, form = r.uleb(), r.uleb()
+	if form == fImplicitConst {
+		ic = r.sleb()
+	}
+	return at, form, ic, at != 0 || form != 0
+}
+
 // findAbbrev reads the abbreviation table at off only up to the
 // declaration of code (the unit DIE's, when indexing units) and returns
 // its tag and attributes.
@@ -295,12 +302,8 @@ func findAbbrev(b []byte, off, code uint64) (uint64, []abbrevAttr, error) {
 		r.u8() // children
 		var attrs []abbrevAttr
 		for r.err == nil {
-			at, form := r.uleb(), r.uleb()
-			var ic int64
-			if form == fImplicitConst {
-				ic = r.sleb()
-			}
-			if at == 0 && form == 0 {
+			at, form, ic, ok := r.attrSpec()
+			if !ok {
 				break
 			}
 			if c == code {
