@@ -16,6 +16,16 @@ import (
 // addresses with the same flags and requires byte-identical output.
 func compareAddr2line(t *testing.T, elf string, addrs []uint64, flags []string, o Addr2lineOptions) {
 	t.Helper()
+	compareOutput(t, elf, addrs, flags, fmt.Sprintf("%s %v", elf, flags), func(f *File, in string, out *bytes.Buffer) error {
+		return f.Symbolize(out, strings.NewReader(in), nil, o)
+	})
+}
+
+// compareOutput runs addr2line with flags over addrs and requires what
+// symbolize writes for the same input to be byte-identical; label names
+// the case in failures.
+func compareOutput(t *testing.T, elf string, addrs []uint64, flags []string, label string, symbolize func(f *File, in string, out *bytes.Buffer) error) {
+	t.Helper()
 	testenv.Tool(t, "addr2line")
 	in := hexList(addrs)
 	cmd := exec.Command("addr2line", append(flags, "-e", elf)...)
@@ -30,17 +40,17 @@ func compareAddr2line(t *testing.T, elf string, addrs []uint64, flags []string, 
 	}
 	defer f.Close()
 	var got bytes.Buffer
-	if err := f.Symbolize(&got, strings.NewReader(in), nil, o); err != nil {
+	if err := symbolize(f, in, &got); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got.Bytes(), want) {
 		wl, gl := strings.Split(string(want), "\n"), strings.Split(got.String(), "\n")
 		for i := 0; i < len(wl) && i < len(gl); i++ {
 			if wl[i] != gl[i] {
-				t.Fatalf("%s %v: output differs from addr2line at line %d:\naddr2line: %q\nukw:       %q", elf, flags, i+1, wl[i], gl[i])
+				t.Fatalf("%s: output differs from addr2line at line %d:\naddr2line: %q\nukw:       %q", label, i+1, wl[i], gl[i])
 			}
 		}
-		t.Fatalf("%s %v: output length differs: addr2line %d lines, ukw %d", elf, flags, len(wl), len(gl))
+		t.Fatalf("%s: output length differs: addr2line %d lines, ukw %d", label, len(wl), len(gl))
 	}
 }
 
@@ -177,31 +187,9 @@ func (c chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p)
 // chunk bytes, every batch of input split across two goroutines.
 func compareSplit(t *testing.T, elf string, addrs []uint64, flags []string, o Addr2lineOptions, chunk int) {
 	t.Helper()
-	in := hexList(addrs)
-	cmd := exec.Command("addr2line", append(flags, "-e", elf)...)
-	cmd.Stdin = strings.NewReader(in)
-	want, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("addr2line: %v", err)
-	}
-	f, err := Open(elf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var got bytes.Buffer
-	if err := f.symbolize(&got, chunkReader{strings.NewReader(in), chunk}, nil, o, 1); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got.Bytes(), want) {
-		wl, gl := strings.Split(string(want), "\n"), strings.Split(got.String(), "\n")
-		for i := 0; i < len(wl) && i < len(gl); i++ {
-			if wl[i] != gl[i] {
-				t.Fatalf("chunks of %d: output differs from addr2line at line %d:\naddr2line: %q\nukw:       %q", chunk, i+1, wl[i], gl[i])
-			}
-		}
-		t.Fatalf("chunks of %d: output length differs: addr2line %d lines, ukw %d", chunk, len(wl), len(gl))
-	}
+	compareOutput(t, elf, addrs, flags, fmt.Sprintf("chunks of %d", chunk), func(f *File, in string, out *bytes.Buffer) error {
+		return f.symbolize(out, chunkReader{strings.NewReader(in), chunk}, nil, o, 1)
+	})
 }
 
 // pad is addr as hex followed by spaces up to n characters.
