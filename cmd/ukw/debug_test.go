@@ -21,17 +21,18 @@ import (
 	"ukw/vmm"
 )
 
-// buildHello builds a copy of examples/hello and returns its result.
-func buildHello(t *testing.T) *build.Result {
+// buildCopy builds a copy of the app directory src (relative to the repo
+// root) and returns its result.
+func buildCopy(t *testing.T, src string) *build.Result {
 	t.Helper()
 	testenv.Tool(t, "gcc", "ld", "objcopy")
-	app, err := build.Load(testenv.CopyApp(t, "../../examples/hello"))
+	app, err := build.Load(testenv.CopyApp(t, filepath.Join("..", "..", src)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := build.Build(context.Background(), app, build.Options{})
 	if err != nil {
-		t.Fatalf("build hello: %v\n%s", err, res.Output)
+		t.Fatalf("build %s: %v\n%s", filepath.Base(src), err, res.Output)
 	}
 	return res
 }
@@ -83,7 +84,7 @@ func checkHit(t *testing.T, out string) {
 // (a detach) the guest runs on to its exit.
 func TestDebugAttachUkwStub(t *testing.T) {
 	testenv.KVM(t)
-	res := buildHello(t)
+	res := buildCopy(t, "examples/hello")
 	bin := buildUKW(t)
 	m, err := vmm.New(guest.Config{Image: res.Image, ELF: res.ELF, Cmdline: res.Cmdline, MemoryMiB: res.MemoryMiB})
 	if err != nil {
@@ -135,7 +136,7 @@ func TestDebugAttachUkwStub(t *testing.T) {
 // the guest to its exit.
 func TestDebugAttachQEMUStub(t *testing.T) {
 	qemuBin := testenv.Tool(t, "qemu-system-x86_64")
-	res := buildHello(t)
+	res := buildCopy(t, "examples/hello")
 	bin := buildUKW(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -215,14 +216,7 @@ func TestDebugDomain(t *testing.T) {
 	}
 	kvm, _ := conn.HasKVM()
 	conn.Close()
-	app, err := build.Load(testenv.CopyApp(t, "../../testdata/guests/loop"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := build.Build(context.Background(), app, build.Options{})
-	if err != nil {
-		t.Fatalf("build loop: %v\n%s", err, res.Output)
-	}
+	res := buildCopy(t, "testdata/guests/loop")
 	bin := buildUKW(t)
 
 	// libvirt's QEMU runs as another user: a directory it can enter.
