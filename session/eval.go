@@ -146,21 +146,27 @@ func signExtend(v uint64, size int) int64 {
 
 // annotate returns " <sym+off>" for an address inside a known symbol.
 func (l *loop) annotate(addr uint64) string {
-	if l.sym == nil {
-		return ""
-	}
-	name, off, ok := l.sym.DataSymbolAt(addr)
+	name, off, ok := l.symbolAt(addr)
 	if !ok {
-		s, o, found := l.sym.SymbolAt(addr)
-		if !found {
-			return ""
-		}
-		name, off = s.Name, o
+		return ""
 	}
 	if off == 0 {
 		return " <" + name + ">"
 	}
 	return fmt.Sprintf(" <%s+%d>", name, off)
+}
+
+// symbolAt names the symbol holding addr: a data object, else the
+// nearest preceding symbol, with addr's offset into it.
+func (l *loop) symbolAt(addr uint64) (string, uint64, bool) {
+	if l.sym == nil {
+		return "", 0, false
+	}
+	if name, off, ok := l.sym.DataSymbolAt(addr); ok {
+		return name, off, true
+	}
+	s, off, ok := l.sym.SymbolAt(addr)
+	return s.Name, off, ok
 }
 
 // maxChildren and maxDepth bound the variable trees a snapshot carries.

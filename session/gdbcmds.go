@@ -423,11 +423,7 @@ func (l *loop) infoSymbol(expr string) {
 		l.s.errorf("info symbol: %s is not an address", expr)
 		return
 	}
-	name, off, found := l.sym.DataSymbolAt(addr)
-	if !found {
-		s, o, ok := l.sym.SymbolAt(addr)
-		name, off, found = s.Name, o, ok
-	}
+	name, off, found := l.symbolAt(addr)
 	sec, inSec := l.sym.SectionAt(addr)
 	if !found || !inSec {
 		l.s.outf("No symbol matches %s.", expr)

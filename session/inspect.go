@@ -113,6 +113,19 @@ func (l *loop) frameVars(st *stopState, i int) []Var {
 	return out
 }
 
+// frameWhere is "function at file:line" for a frame (its pc when the
+// function is unknown), as stop details name places.
+func frameWhere(f Frame) string {
+	s := f.Function
+	if s == "" {
+		s = fmt.Sprintf("%#x", f.PC)
+	}
+	if f.File != "" && f.Line > 0 {
+		s += fmt.Sprintf(" at %s:%d", shortPath(f.File), f.Line)
+	}
+	return s
+}
+
 // reportStop builds the snapshot of a stop and publishes it.
 func (l *loop) reportStop(st guest.Stop, detail string) { l.report(st, detail, -1) }
 
@@ -153,11 +166,7 @@ func (l *loop) report(st guest.Stop, detail string, hide int) {
 	// the place as shown: frame 0 (which may be a caller of hidden inline frames)
 	where := l.describe(st.PC)
 	if len(s.frames) > 0 && s.frames[0].Function != "" {
-		f := s.frames[0]
-		where = f.Function
-		if f.File != "" && f.Line > 0 {
-			where += fmt.Sprintf(" at %s:%d", shortPath(f.File), f.Line)
-		}
+		where = frameWhere(s.frames[0])
 	}
 
 	switch st.Reason {

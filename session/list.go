@@ -57,6 +57,12 @@ func (l *loop) locate(spec string) (string, int, error) {
 		}
 		return f.File, f.Line, nil
 	}
+	file, line := spec, 0 // line 0: FILE:LINE not given
+	if i := strings.LastIndexByte(spec, ':'); i > 0 && !strings.HasPrefix(spec, "*") {
+		if n, err := strconv.Atoi(spec[i+1:]); err == nil && n > 0 {
+			file, line = spec[:i], n
+		}
+	}
 	var symErr error
 	if l.sym != nil {
 		locs, err := l.sym.Breakpoints(spec)
@@ -64,13 +70,10 @@ func (l *loop) locate(spec string) (string, int, error) {
 			if loc.File == "" {
 				continue
 			}
-			line := loc.Line
-			if i := strings.LastIndexByte(spec, ':'); i >= 0 && !strings.HasPrefix(spec, "*") {
-				if n, err := strconv.Atoi(spec[i+1:]); err == nil && n > 0 {
-					line = n
-				}
+			if line > 0 {
+				return loc.File, line, nil // the line asked for, with or without code
 			}
-			return loc.File, line, nil
+			return loc.File, loc.Line, nil
 		}
 		symErr = err
 		// an assembly label: the line of its address, when the assembler
@@ -81,16 +84,10 @@ func (l *loop) locate(spec string) (string, int, error) {
 			}
 		}
 	}
-	file, line := spec, 1
-	if i := strings.LastIndexByte(spec, ':'); i > 0 {
-		if n, err := strconv.Atoi(spec[i+1:]); err == nil && n > 0 {
-			file, line = spec[:i], n
-		}
-	}
 	if p, ok := l.sourcePath(file); ok {
-		return p, line, nil
+		return p, max(line, 1), nil
 	}
-	if l.sym != nil && file == spec {
+	if l.sym != nil && line == 0 {
 		if locs, err := l.sym.Breakpoints(file + ":1"); err == nil && len(locs) > 0 && locs[0].File != "" {
 			return locs[0].File, 1, nil
 		}

@@ -131,14 +131,7 @@ func (l *loop) threadWhere(frames []Frame) string {
 			break
 		}
 	}
-	s := f.Function
-	if s == "" {
-		s = fmt.Sprintf("%#x", f.PC)
-	}
-	if f.File != "" {
-		s += fmt.Sprintf(" at %s:%d", shortPath(f.File), f.Line)
-	}
-	return s
+	return frameWhere(f)
 }
 
 // threadBacktrace answers `thread N`: the backtrace of thread N's context
