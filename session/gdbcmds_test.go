@@ -16,7 +16,7 @@ import (
 func TestGDBCommands(t *testing.T) {
 	dir := testenv.CopyApp(t, "../testdata/guests/calls")
 	h := start(t, Config{Dir: dir, NoWatch: true, Breakpoints: []string{"measure"}})
-	s := h.stop("break measure")
+	h.stop("break measure")
 	say := func(c Command) string {
 		t.Helper()
 		h.s.Send(c)
@@ -78,7 +78,7 @@ func TestGDBCommands(t *testing.T) {
 		t.Errorf("info breakpoints:\n%s", got)
 	}
 	h.s.Send(Continue{})
-	s = h.stop("conditional breakpoint")
+	s := h.stop("conditional breakpoint")
 	if f := top(s); f.Function != "measure" {
 		t.Fatalf("stopped in %+v", f)
 	}

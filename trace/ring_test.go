@@ -10,9 +10,8 @@ import (
 // fakeRAM is guest-physical memory for the reader tests: a ring is built
 // in it byte for byte, the way lib/trace writes one (layers/README.md).
 type fakeRAM struct {
-	b      []byte
-	reads  int
-	noTail bool // behave like a read-only Memory
+	b     []byte
+	reads int
 }
 
 func (m *fakeRAM) ReadPhysical(addr uint64, buf []byte) error {

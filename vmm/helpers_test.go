@@ -1,7 +1,6 @@
 package vmm
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -136,5 +135,3 @@ func wantExit(t testing.TB, r result, how guest.ExitHow, status int) {
 		t.Fatalf("exit %v status %d, want %v %d (console %q)", r.exit.How, r.exit.Status, how, status, r.console)
 	}
 }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
